@@ -1,0 +1,42 @@
+// One catalogue of what can go wrong, each with the fix the user needs. The library throws
+// PapersiftError; only the CLI turns a code into an exit status (see exitCodeFor).
+
+export type ErrorKind = "input" | "failure";
+
+const catalogue = {
+  MODEL_NOT_FOUND: { kind: "input", hint: "pass --model a folder in transformers.js layout (config.json, tokenizer.json, onnx/model_quantized.onnx)" },
+  MODEL_REMOTE_DISABLED: { kind: "input", hint: "set PAPERSIFT_ALLOW_REMOTE=1 to let papersift download it, or pass --model a local folder" },
+  MODEL_LOAD_FAILED: { kind: "failure", hint: "check that the model folder is complete; `git checkout models/` restores the bundled one" },
+  BAD_OPTION: { kind: "input", hint: "see `papersift <command> --help`" },
+  EMPTY_QUESTION: { kind: "input", hint: "ask a question, e.g. papersift search \"diffusion models for images\"" },
+  CORPUS_NOT_FOUND: { kind: "input", hint: "pass --corpus a folder of .txt, .jsonl or .md files" },
+  CORPUS_EMPTY: { kind: "input", hint: "add paper files (.txt, .jsonl/.ndjson, .md) to the corpus folder" },
+  CORPUS_MALFORMED: { kind: "input", hint: "fix the entry, or drop --strict to skip malformed entries with a warning" },
+  INDEX_MISSING: { kind: "input", hint: "run `papersift ingest` first" },
+  INDEX_CORRUPT: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it from the corpus" },
+  INDEX_INCOMPATIBLE: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it with this version" },
+  INDEX_LOCKED: { kind: "failure", hint: "wait for the other ingest to finish, or remove the lock file if that process is gone" },
+  UNKNOWN_PAPER: { kind: "input", hint: "pass an exact id, an exact title, or an unambiguous part of a title" },
+  AMBIGUOUS_PAPER: { kind: "input", hint: "use more of the title, or the paper's id" },
+} as const satisfies Record<string, { kind: ErrorKind; hint: string }>;
+
+export type ErrorCode = keyof typeof catalogue;
+
+export class PapersiftError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly kind: ErrorKind;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PapersiftError";
+    this.code = code;
+    this.hint = catalogue[code].hint;
+    this.kind = catalogue[code].kind;
+  }
+}
+
+/** 2 for a mistake in what the user typed or pointed us at, 1 for everything else. */
+export function exitCodeFor(error: unknown): 1 | 2 {
+  return error instanceof PapersiftError && error.kind === "input" ? 2 : 1;
+}
