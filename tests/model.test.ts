@@ -38,7 +38,7 @@ describe("vendored model", () => {
 
   it("keeps cosine >= 0.97 to the fp32 reference on every reference sentence", async () => {
     const texts = reference.embeddings.map((e) => e.text);
-    const vectors = [];
+    const vectors: Float32Array[] = [];
     for (const text of texts) vectors.push((await embedder.embed([text]))[0]!);
     reference.embeddings.forEach((e, i) => {
       expect(cosine(vectors[i]!, Float32Array.from(e.vector)), e.text).toBeGreaterThanOrEqual(0.97);

@@ -1,0 +1,264 @@
+// The papersift command line: parses flags, calls the library, renders text or JSON. No logic of its own.
+import { watch } from "node:fs";
+import { createInterface } from "node:readline";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_CHUNKING, DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "./config.ts";
+import { exitCodeFor, PapersiftError } from "./errors.ts";
+import {
+  DEFAULT_CLUSTER_THRESHOLD,
+  DEFAULT_MODE,
+  ingest,
+  openIndex,
+  type IngestProgress,
+  type PapersiftIndex,
+} from "./index.ts";
+import { renderClusters, renderHits, renderIngest, renderSearch, renderStats } from "./render.ts";
+
+const out = (text: string) => process.stdout.write(text);
+const json = (value: unknown) => out(JSON.stringify(value) + "\n");
+const warn = (text: string) => process.stderr.write(`papersift: ${text}\n`);
+
+function integer(name: string, min: number) {
+  return (value: string) => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min) throw new InvalidArgumentError(`${name} must be at least ${min}`);
+    return n;
+  };
+}
+
+function decimal(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
+}
+
+/** Progress on a terminal only: "embedding 57/141 chunks · 23/s · ~4 s left". */
+function progressReporter(enabled: boolean): (p: IngestProgress) => void {
+  if (!enabled || !process.stderr.isTTY) return () => {};
+  const started = new Map<string, number>();
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    if (!started.has(p.phase)) started.set(p.phase, now);
+    if (now - last < 100 && p.done !== p.total) return;
+    last = now;
+    const elapsed = (now - started.get(p.phase)!) / 1000;
+    const rate = elapsed > 0 ? p.done / elapsed : 0;
+    const left = rate > 0 ? Math.ceil((p.total - p.done) / rate) : 0;
+    const what = { read: "read papers", chunk: "chunking papers", embed: "embedding chunks", write: "writing index", index: "updating HNSW" }[p.phase];
+    const detail = p.phase === "embed" && rate > 0 ? ` · ${rate.toFixed(0)}/s · ~${left} s left` : "";
+    process.stderr.write(`\r\x1b[2K${what} ${p.done}/${p.total}${detail}`);
+    if (p.done === p.total) process.stderr.write("\r\x1b[2K");
+  };
+}
+
+interface IngestFlags {
+  corpus: string;
+  index: string;
+  rebuild: boolean;
+  dryRun: boolean;
+  strict: boolean;
+  model?: string;
+  window: number;
+  overlap: number;
+  watch: boolean;
+  json: boolean;
+}
+
+async function runIngest(flags: IngestFlags): Promise<void> {
+  const once = async () => {
+    const summary = await ingest(
+      {
+        corpus: flags.corpus,
+        index: flags.index,
+        rebuild: flags.rebuild,
+        dryRun: flags.dryRun,
+        strict: flags.strict,
+        model: flags.model,
+        chunking: { windowTokens: flags.window, overlapTokens: flags.overlap },
+      },
+      { onProgress: progressReporter(!flags.json) },
+    );
+    for (const p of summary.problems) warn(`skipped ${p.file}:${p.line}: ${p.message}`);
+    for (const n of summary.notices) warn(n);
+    if (flags.json) {
+      const { problems, notices, plan, ...rest } = summary;
+      json({ ...rest, problems, notices, ...(flags.dryRun ? { plan } : {}) });
+    } else {
+      out(renderIngest(summary));
+    }
+  };
+  await once();
+  if (!flags.watch) return;
+  warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve();
+  watch(flags.corpus, { recursive: true }, () => {
+    clearTimeout(timer);
+    // Editors write in bursts; re-sync once things are quiet.
+    timer = setTimeout(() => {
+      running = running.then(once).catch((error) => report(error));
+    }, 500);
+  });
+  await new Promise(() => {});
+}
+
+/** Open the index; on a fresh clone, build it from the corpus first. */
+async function open(flags: { index: string; corpus: string; model?: string; json: boolean }): Promise<PapersiftIndex> {
+  try {
+    return await openIndex(flags.index, { model: flags.model });
+  } catch (error) {
+    if (!(error instanceof PapersiftError && error.code === "INDEX_MISSING")) throw error;
+  }
+  warn(`no index at ${flags.index} yet: building it from ${flags.corpus} (once)`);
+  const summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model }, { onProgress: progressReporter(true) });
+  for (const p of summary.problems) warn(`skipped ${p.file}:${p.line}: ${p.message}`);
+  if (!flags.json) warn(renderIngest(summary).trim());
+  return openIndex(flags.index, { model: flags.model });
+}
+
+function report(error: unknown): void {
+  if (error instanceof PapersiftError) {
+    warn(`${error.message}\n  fix: ${error.hint}`);
+  } else {
+    warn(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}
+
+const program = new Command("papersift")
+  .description("Local, offline semantic search over a folder of research-paper abstracts.")
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`papersift: ${text.replace(/^error: /, "")}`) });
+
+const indexOption = () => new Option("--index <dir>", "index folder (env PAPERSIFT_INDEX)").default(DEFAULT_INDEX_DIR);
+const corpusOption = () => new Option("--corpus <dir>", "corpus folder (env PAPERSIFT_CORPUS)").default(DEFAULT_CORPUS_DIR);
+const modelOption = () => new Option("--model <dir-or-id>", "embedding model folder (default: the bundled all-MiniLM-L6-v2)");
+const jsonOption = () => new Option("--json", "print JSON for scripts").default(false);
+const kOption = () => new Option("-k, --k <n>", "number of papers to return").argParser(integer("-k", 1)).default(10);
+
+program
+  .command("ingest")
+  .description("read the corpus, embed what changed, and update the index")
+  .addOption(corpusOption())
+  .addOption(indexOption())
+  .option("--rebuild", "start the index over (vectors of unchanged text are still reused)", false)
+  .option("--dry-run", "print what would change, change nothing", false)
+  .option("--strict", "treat a malformed corpus entry as an error instead of skipping it", false)
+  .option("--watch", "keep running and re-sync when corpus files change", false)
+  .addOption(modelOption())
+  .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
+  .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))
+  .addOption(jsonOption())
+  .addHelpText("after", "\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch")
+  .action(runIngest);
+
+program
+  .command("search")
+  .description("find the papers that best answer a question")
+  .argument("[question]", "what you want to know, in your own words")
+  .addOption(kOption())
+  .addOption(new Option("--mode <mode>", "dense (meaning), lexical (BM25 words) or hybrid (both, fused)").choices(["hybrid", "dense", "lexical"]).default(DEFAULT_MODE))
+  .addOption(new Option("--min-score <x>", "drop results below this cosine similarity (BM25 score in lexical mode)").argParser(decimal("--min-score")))
+  .option("--stdin", "read one question per line from standard input", false)
+  .addOption(indexOption())
+  .addOption(corpusOption())
+  .addOption(modelOption())
+  .addOption(jsonOption())
+  .addHelpText(
+    "after",
+    "\nScores: the cosine similarity (-1..1) of the question to the paper's best-matching chunk;\nin lexical mode, its BM25 score. A fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
+  )
+  .action(async (question: string | undefined, flags) => {
+    const index = await open(flags);
+    try {
+      const ask = async (q: string) => {
+        const result = await index.search(q, { k: flags.k, mode: flags.mode, minScore: flags.minScore });
+        for (const n of result.notices) warn(n);
+        if (flags.json) json({ query: result.query, mode: result.mode, results: result.results });
+        else out(renderSearch(result));
+      };
+      if (flags.stdin) {
+        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+          if (!line.trim()) continue;
+          await ask(line);
+          if (!flags.json) out("\n");
+        }
+      } else {
+        if (question === undefined) throw new PapersiftError("EMPTY_QUESTION", "no question given");
+        await ask(question);
+      }
+    } finally {
+      index.close();
+    }
+  });
+
+program
+  .command("related")
+  .description("papers most similar to a given paper")
+  .argument("<paper>", "an exact id, an exact title, or an unambiguous part of a title")
+  .addOption(kOption())
+  .addOption(indexOption())
+  .addOption(jsonOption())
+  .addHelpText("after", '\nExamples:\n  papersift related "submodular reinforcement learning"\n  papersift related submodular-reinforcement-learning -k 5 --json')
+  .action(async (paper: string, flags) => {
+    const index = await openIndex(flags.index);
+    try {
+      const result = index.related(paper, { k: flags.k });
+      if (flags.json) json(result);
+      else out(`related to ${result.paper.title} [${result.paper.id}]\n\n${renderHits(result.results, "")}`);
+    } finally {
+      index.close();
+    }
+  });
+
+program
+  .command("clusters")
+  .description("group the corpus into clusters of highly similar papers")
+  .addOption(new Option("--threshold <t>", "minimum cosine similarity between neighbouring papers").argParser(decimal("--threshold")).default(DEFAULT_CLUSTER_THRESHOLD))
+  .addOption(new Option("--min-size <m>", "smallest group reported as a cluster").argParser(integer("--min-size", 2)).default(2))
+  .addOption(indexOption())
+  .addOption(jsonOption())
+  .addHelpText("after", "\nEach cluster has a label (its most distinctive terms), a cohesion (mean pairwise cosine\nsimilarity) and its papers, most central first. Papers in no cluster are listed as unclustered.")
+  .action(async (flags) => {
+    const index = await openIndex(flags.index);
+    try {
+      const result = index.clusters({ threshold: flags.threshold, minSize: flags.minSize });
+      if (flags.json) json(result);
+      else out(renderClusters(result));
+    } finally {
+      index.close();
+    }
+  });
+
+program
+  .command("stats")
+  .description("what the index holds: papers, chunks, model, parameters, size on disk")
+  .addOption(indexOption())
+  .addOption(jsonOption())
+  .action(async (flags) => {
+    const index = await openIndex(flags.index);
+    try {
+      const stats = index.stats();
+      if (flags.json) json(stats);
+      else out(renderStats(stats));
+    } finally {
+      index.close();
+    }
+  });
+
+process.on("SIGINT", () => process.exit(130));
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    report(error);
+    process.exitCode = exitCodeFor(error);
+  }
+}

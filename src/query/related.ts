@@ -1,0 +1,46 @@
+// related: the papers nearest to a given paper, using the paper's own vector (normalised mean of its
+// chunks) as the query, the paper itself excluded.
+import { PapersiftError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+import { denseRanking, type Hit } from "./search.ts";
+import { snippet } from "./snippet.ts";
+
+/** An exact id, an exact title, or an unambiguous part of a title (case-insensitive). */
+export function resolvePaper(store: Store, ref: string): { rowid: number; id: string; title: string } {
+  const wanted = ref.trim().normalize("NFC");
+  if (!wanted) throw new PapersiftError("UNKNOWN_PAPER", "no paper given");
+  const papers = store.titles();
+  const lower = wanted.toLowerCase();
+  const exact = papers.find((p) => p.id === wanted) ?? papers.find((p) => p.title.toLowerCase() === lower);
+  if (exact) return exact;
+  const partial = papers.filter((p) => p.title.toLowerCase().includes(lower) || p.id.toLowerCase() === lower);
+  if (partial.length === 1) return partial[0]!;
+  if (partial.length === 0) throw new PapersiftError("UNKNOWN_PAPER", `no paper matches "${wanted}"`);
+  const shown = partial.slice(0, 10).map((p) => `\n  ${p.id}  ${p.title}`).join("");
+  throw new PapersiftError(
+    "AMBIGUOUS_PAPER",
+    `"${wanted}" matches ${partial.length} papers:${shown}${partial.length > 10 ? `\n  … and ${partial.length - 10} more` : ""}`,
+  );
+}
+
+export function relatedPapers(store: Store, ref: string, k: number): { paper: { id: string; title: string }; results: Hit[] } {
+  return store.read(() => {
+    const paper = resolvePaper(store, ref);
+    const source = store.paperByRowid(paper.rowid);
+    const vector = store.paperVector(paper.rowid);
+    const ranking = denseRanking(store, vector, k, paper.rowid);
+    const results: Hit[] = [...ranking.values()].slice(0, k).map(({ chunk, score }) => {
+      const other = store.paperByRowid(chunk.paper);
+      return {
+        id: other.id,
+        title: other.title,
+        score: Math.round(score * 1e6) / 1e6,
+        similarity: Math.round(score * 1e6) / 1e6,
+        snippet: snippet(chunk.text, source.abstract),
+        source: { file: other.file, line: other.line },
+        chunk: chunk.ord,
+      };
+    });
+    return { paper: { id: paper.id, title: paper.title }, results };
+  });
+}

@@ -1,0 +1,65 @@
+// The HNSW file is a derived cache of the vectors in SQLite. Its name carries the store generation it was
+// built for (vectors-<generation>.hnsw), so a file from an older ingest is never mistaken for the current
+// one, and writing it is a single rename of a finished temp file.
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import path from "node:path";
+import hnswlib from "hnswlib-node";
+
+const { HierarchicalNSW } = hnswlib;
+export type Hnsw = InstanceType<typeof HierarchicalNSW>;
+
+export interface HnswParams {
+  M: number;
+  efConstruction: number;
+  /** hnswlib's default is 10, far too low for good recall; bench:query measures the chosen value. */
+  efSearch: number;
+}
+
+export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 128 };
+
+/** Rebuild compactly once deleted points make up more than this share of the file. */
+export const MAX_TOMBSTONE_SHARE = 0.25;
+
+const SEED = 100;
+
+export function hnswFile(dir: string, generation: number): string {
+  return path.join(dir, `vectors-${generation}.hnsw`);
+}
+
+export function createHnsw(dims: number, params: HnswParams, capacity: number): Hnsw {
+  const index = new HierarchicalNSW("cosine", dims);
+  index.initIndex({ maxElements: Math.max(16, capacity), m: params.M, efConstruction: params.efConstruction, randomSeed: SEED });
+  index.setEf(params.efSearch);
+  return index;
+}
+
+/** Read the file for this generation; null if it is missing or unreadable (the caller rebuilds). */
+export function readHnsw(file: string, dims: number, params: HnswParams): Hnsw | null {
+  if (!existsSync(file)) return null;
+  try {
+    const index = new HierarchicalNSW("cosine", dims);
+    index.readIndexSync(file);
+    index.setEf(params.efSearch);
+    return index;
+  } catch {
+    return null;
+  }
+}
+
+export function addPoints(index: Hnsw, points: Iterable<{ label: number; vector: Float32Array }>): void {
+  for (const { label, vector } of points) {
+    if (index.getCurrentCount() >= index.getMaxElements()) index.resizeIndex(Math.ceil(index.getMaxElements() * 1.5) + 16);
+    index.addPoint(Array.from(vector), label);
+  }
+}
+
+/** Write atomically as vectors-<generation>.hnsw and drop the files of other generations. */
+export function writeHnsw(index: Hnsw, dir: string, generation: number): void {
+  const file = hnswFile(dir, generation);
+  const tmp = `${file}.tmp-${process.pid}`;
+  index.writeIndexSync(tmp);
+  renameSync(tmp, file);
+  for (const name of readdirSync(dir)) {
+    if (/^vectors-\d+\.hnsw$/.test(name) && name !== path.basename(file)) rmSync(path.join(dir, name), { force: true });
+  }
+}

@@ -1,0 +1,342 @@
+// The on-disk index: SQLite (papersift.db) is the source of truth for papers, chunks and vectors; the HNSW
+// file is a cache derived from it. Every change is one SQLite transaction, so a reader sees the old index
+// or the new one, never a mix. See docs/storage.md.
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { z } from "zod";
+import { PapersiftError } from "../errors.ts";
+import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswParams } from "./hnsw.ts";
+import { migrate } from "./schema.ts";
+import { decodeVector, encodeVector } from "./vectors.ts";
+
+export const DB_FILE = "papersift.db";
+
+const StoreState = z.object({
+  model: z.object({ id: z.string(), dims: z.number().int().positive(), fingerprint: z.string() }),
+  chunking: z.object({ windowTokens: z.number().int().positive(), overlapTokens: z.number().int().nonnegative() }),
+  hnsw: z.object({ M: z.number().int().positive(), efConstruction: z.number().int().positive(), efSearch: z.number().int().positive() }),
+  generation: z.number().int().nonnegative(),
+  lastIngest: z.string(),
+});
+export type StoreState = z.infer<typeof StoreState>;
+
+export interface StoredPaper {
+  rowid: number;
+  id: string;
+  title: string;
+  abstract: string;
+  file: string;
+  line: number;
+  meta: string | null;
+  contentHash: string;
+}
+
+export interface NewChunk {
+  ord: number;
+  text: string;
+  start: number;
+  end: number;
+  tokens: number;
+  key: Buffer;
+}
+
+export interface PaperWrite {
+  id: string;
+  title: string;
+  abstract: string;
+  file: string;
+  line: number;
+  meta: string | null;
+  contentHash: string;
+  /** New chunks replace the paper's old ones; undefined keeps them (a metadata-only change). */
+  chunks?: NewChunk[] | undefined;
+}
+
+export interface Change {
+  write: PaperWrite[];
+  remove: string[];
+  /** Drop every paper first (ingest --rebuild); vectors stay for reuse. */
+  clear: boolean;
+  state: Omit<StoreState, "generation" | "lastIngest">;
+}
+
+export interface ChunkRow {
+  rowid: number;
+  paper: number;
+  ord: number;
+  text: string;
+  start: number;
+  end: number;
+}
+
+function isCorruption(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
+}
+
+export class Store {
+  readonly dir: string;
+  readonly dbFile: string;
+  readonly db: Database.Database;
+  private index: { generation: number; hnsw: Hnsw } | null = null;
+
+  private constructor(dir: string, db: Database.Database) {
+    this.dir = dir;
+    this.dbFile = path.join(dir, DB_FILE);
+    this.db = db;
+  }
+
+  /** Open an index folder. `create` makes the folder and an empty store; otherwise a missing one is an error. */
+  static open(dir: string, options: { create?: boolean } = {}): Store {
+    const file = path.join(dir, DB_FILE);
+    if (!existsSync(file)) {
+      if (!options.create) throw new PapersiftError("INDEX_MISSING", `no index at ${dir}`);
+      mkdirSync(dir, { recursive: true });
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+      db.pragma("busy_timeout = 10000");
+      migrate(db, file);
+      const store = new Store(dir, db);
+      store.state();
+      return store;
+    } catch (error) {
+      db?.close();
+      if (error instanceof PapersiftError) throw error;
+      if (isCorruption(error)) {
+        throw new PapersiftError("INDEX_CORRUPT", `${file} is not a readable papersift index (${(error as Error).message})`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Run a read under one snapshot, translating corruption into a clear error. */
+  read<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (error) {
+      if (isCorruption(error)) {
+        throw new PapersiftError("INDEX_CORRUPT", `${this.dbFile} is damaged (${(error as Error).message})`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  state(): StoreState | null {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'state'").get() as { value: string } | undefined;
+    if (!row) return null;
+    const parsed = StoreState.safeParse(JSON.parse(row.value));
+    if (!parsed.success) throw new PapersiftError("INDEX_INCOMPATIBLE", `${this.dbFile} has a state row this papersift does not understand`);
+    return parsed.data;
+  }
+
+  papers(): StoredPaper[] {
+    return this.db
+      .prepare("SELECT rowid, id, title, abstract, file, line, meta, content_hash AS contentHash FROM papers ORDER BY rowid")
+      .all() as StoredPaper[];
+  }
+
+  /** Which of these content keys have no vector yet. */
+  missingVectors(keys: Buffer[]): Buffer[] {
+    const has = this.db.prepare("SELECT 1 FROM vectors WHERE key = ?").pluck();
+    return keys.filter((key) => has.get(key) === undefined);
+  }
+
+  /**
+   * Store finished vectors in their own small transaction. They are a content-addressed cache that no query
+   * sees until a change references them, so an ingest killed later still keeps this work.
+   */
+  putVectors(items: { key: Buffer; vector: Float32Array }[]): void {
+    const insert = this.db.prepare("INSERT OR IGNORE INTO vectors (key, data) VALUES (?, ?)");
+    this.db.transaction(() => {
+      for (const { key, vector } of items) insert.run(key, encodeVector(vector));
+    })();
+  }
+
+  /** Apply one ingest as a single transaction; returns the new generation and the HNSW edits it implies. */
+  apply(change: Change): { generation: number; removedLabels: number[]; addedLabels: number[] } {
+    const removedLabels: number[] = [];
+    const addedLabels: number[] = [];
+    const db = this.db;
+    const chunkLabels = db.prepare("SELECT rowid FROM chunks WHERE paper = ?").pluck();
+    const deleteChunks = db.prepare("DELETE FROM chunks WHERE paper = ?");
+    const paperRow = db.prepare("SELECT rowid FROM papers WHERE id = ?").pluck();
+    const insertPaper = db.prepare(
+      "INSERT INTO papers (id, title, abstract, file, line, meta, content_hash) VALUES (@id, @title, @abstract, @file, @line, @meta, @contentHash)",
+    );
+    const updatePaper = db.prepare(
+      "UPDATE papers SET title = @title, abstract = @abstract, file = @file, line = @line, meta = @meta, content_hash = @contentHash WHERE rowid = @rowid",
+    );
+    const insertChunk = db.prepare(
+      "INSERT INTO chunks (paper, ord, text, start, end, tokens, vector_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    const dropPaper = (rowid: number) => {
+      removedLabels.push(...(chunkLabels.all(rowid) as number[]));
+      deleteChunks.run(rowid);
+      db.prepare("DELETE FROM papers WHERE rowid = ?").run(rowid);
+    };
+
+    const generation = db.transaction(() => {
+      if (change.clear) {
+        for (const rowid of db.prepare("SELECT rowid FROM papers").pluck().all() as number[]) dropPaper(rowid);
+      }
+      for (const id of change.remove) {
+        const rowid = paperRow.get(id) as number | undefined;
+        if (rowid !== undefined) dropPaper(rowid);
+      }
+      for (const paper of change.write) {
+        const { chunks, ...fields } = paper;
+        let rowid = paperRow.get(paper.id) as number | undefined;
+        if (rowid === undefined) {
+          rowid = Number(insertPaper.run(fields).lastInsertRowid);
+        } else {
+          updatePaper.run({ ...fields, rowid });
+        }
+        if (!chunks) continue;
+        removedLabels.push(...(chunkLabels.all(rowid) as number[]));
+        deleteChunks.run(rowid);
+        for (const c of chunks) {
+          addedLabels.push(Number(insertChunk.run(rowid, c.ord, c.text, c.start, c.end, c.tokens, c.key).lastInsertRowid));
+        }
+      }
+      // Vectors no chunk uses any more (old model, edited text) are dropped with the change that orphaned them.
+      db.prepare("DELETE FROM vectors WHERE key NOT IN (SELECT vector_key FROM chunks)").run();
+      const generation = (this.state()?.generation ?? 0) + 1;
+      const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('state', ?)").run(JSON.stringify(state));
+      return generation;
+    })();
+    return { generation, removedLabels, addedLabels };
+  }
+
+  counts(): { papers: number; chunks: number; vectors: number } {
+    return this.read(() => ({
+      papers: this.db.prepare("SELECT count(*) FROM papers").pluck().get() as number,
+      chunks: this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number,
+      vectors: this.db.prepare("SELECT count(*) FROM vectors").pluck().get() as number,
+    }));
+  }
+
+  chunksByLabel(labels: number[]): Map<number, ChunkRow> {
+    const get = this.db.prepare("SELECT rowid, paper, ord, text, start, end FROM chunks WHERE rowid = ?");
+    const rows = new Map<number, ChunkRow>();
+    for (const label of labels) {
+      const row = get.get(label) as ChunkRow | undefined;
+      if (row) rows.set(label, row);
+    }
+    return rows;
+  }
+
+  /** id and title of every paper, in ingest order. */
+  titles(): { rowid: number; id: string; title: string }[] {
+    return this.db.prepare("SELECT rowid, id, title FROM papers ORDER BY rowid").all() as { rowid: number; id: string; title: string }[];
+  }
+
+  paperByRowid(rowid: number): StoredPaper {
+    return this.db
+      .prepare("SELECT rowid, id, title, abstract, file, line, meta, content_hash AS contentHash FROM papers WHERE rowid = ?")
+      .get(rowid) as StoredPaper;
+  }
+
+  /** BM25 over chunk text (FTS5); score is -bm25, so higher is better. */
+  lexical(match: string, limit: number): { chunk: ChunkRow; score: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT c.rowid, c.paper, c.ord, c.text, c.start, c.end, -bm25(chunks_fts) AS score
+         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+         WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?`,
+      )
+      .all(match, limit) as (ChunkRow & { score: number })[];
+    return rows.map(({ score, ...chunk }) => ({ chunk, score }));
+  }
+
+  chunkVector(label: number): Float32Array | undefined {
+    const blob = this.db
+      .prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.rowid = ?")
+      .pluck()
+      .get(label) as Buffer | undefined;
+    return blob && decodeVector(blob);
+  }
+
+  /** A paper's own vector: the normalised mean of its chunks' vectors. */
+  paperVector(paperRowid: number): Float32Array {
+    const blobs = this.db
+      .prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.paper = ? ORDER BY c.ord")
+      .pluck()
+      .all(paperRowid) as Buffer[];
+    const vectors = blobs.map(decodeVector);
+    const out = new Float32Array(vectors[0]?.length ?? 0);
+    for (const v of vectors) for (let i = 0; i < v.length; i++) out[i]! += v[i]!;
+    let norm = 0;
+    for (const x of out) norm += x * x;
+    norm = Math.sqrt(norm) || 1;
+    for (let i = 0; i < out.length; i++) out[i]! /= norm;
+    return out;
+  }
+
+  /** Chunk labels and vectors, in label order (the order an HNSW rebuild adds them in). */
+  *chunkVectors(labels?: number[]): Generator<{ label: number; vector: Float32Array }> {
+    if (labels) {
+      const one = this.db.prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.rowid = ?").pluck();
+      for (const label of labels) yield { label, vector: decodeVector(one.get(label) as Buffer) };
+      return;
+    }
+    const all = this.db.prepare("SELECT c.rowid AS label, v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key ORDER BY c.rowid");
+    for (const row of all.iterate() as Iterable<{ label: number; data: Buffer }>) {
+      yield { label: row.label, vector: decodeVector(row.data) };
+    }
+  }
+
+  /**
+   * The HNSW index of the current generation: read from its file, or rebuilt from the vectors in SQLite
+   * (no model inference) when the file is missing, unreadable or does not match the store.
+   */
+  hnsw(): Hnsw {
+    return this.read(() => {
+      const state = this.state();
+      if (!state) throw new PapersiftError("INDEX_MISSING", `the index at ${this.dir} is empty`);
+      if (this.index?.generation === state.generation) return this.index.hnsw;
+      const chunks = this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number;
+      let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw);
+      if (!hnsw || hnsw.getCurrentCount() < chunks) {
+        hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
+        this.persistHnsw(hnsw, state.generation);
+      }
+      this.index = { generation: state.generation, hnsw };
+      return hnsw;
+    });
+  }
+
+  buildHnsw(dims: number, params: HnswParams, capacity: number): Hnsw {
+    const hnsw = createHnsw(dims, params, capacity);
+    addPoints(hnsw, this.chunkVectors());
+    return hnsw;
+  }
+
+  /** Write the HNSW file for a generation; best effort for readers (a read-only folder just rebuilds again). */
+  persistHnsw(hnsw: Hnsw, generation: number, options: { strict?: boolean } = {}): void {
+    try {
+      writeHnsw(hnsw, this.dir, generation);
+    } catch (error) {
+      if (options.strict) throw error;
+    }
+    this.index = { generation, hnsw };
+  }
+
+  /** Remove every file of the index (ingest --rebuild of a corrupt store). */
+  static destroy(dir: string): void {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith(DB_FILE) || /^vectors-\d+\.hnsw/.test(name)) rmSync(path.join(dir, name), { force: true });
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// Shared by the tests: temp folders, small real corpora cut from the bundled one, one Embedder per file,
+// and a runner for the real CLI.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
+import { readCorpus, type Paper } from "../src/corpus/index.ts";
+import { loadEmbedder, type Embedder } from "../src/embed.ts";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const BUNDLED_CORPUS = path.join(ROOT, "corpus");
+
+const temps: string[] = [];
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+export function tempDir(prefix = "papersift-test-"): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+let embedder: Promise<Embedder> | undefined;
+export function sharedEmbedder(): Promise<Embedder> {
+  embedder ??= loadEmbedder();
+  return embedder;
+}
+
+let bundled: Paper[] | undefined;
+export function bundledPapers(): Paper[] {
+  bundled ??= readCorpus(BUNDLED_CORPUS).papers;
+  return bundled;
+}
+
+/** Write papers as a .txt corpus file in the bundled layout (title, blank line, abstract). */
+export function writeTxt(file: string, papers: Pick<Paper, "title" | "abstract">[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, "Some page banner\n\n" + papers.map((p) => `${p.title}\n\n${p.abstract}\n`).join("\n"));
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): CliResult {
+  const result = spawnSync(process.execPath, [path.join(ROOT, "bin", "papersift.js"), ...args], {
+    cwd: options.cwd ?? ROOT,
+    input: options.input ?? "",
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
