@@ -41,14 +41,20 @@ export function writeTxt(file: string, papers: Pick<Paper, "title" | "abstract">
   writeFileSync(file, "Some page banner\n\n" + papers.map((p) => `${p.title}\n\n${p.abstract}\n`).join("\n"));
 }
 
+/** Node flags that make loading the model stack an error (see fixtures/forbid-model.mjs). */
+export const FORBID_MODEL = ["--import", path.join(ROOT, "tests", "fixtures", "forbid-model.mjs")];
+
 export interface CliResult {
   status: number | null;
   stdout: string;
   stderr: string;
 }
 
-export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): CliResult {
-  const result = spawnSync(process.execPath, [path.join(ROOT, "bin", "papersift.js"), ...args], {
+export function runCli(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {},
+): CliResult {
+  const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, "bin", "papersift.js"), ...args], {
     cwd: options.cwd ?? ROOT,
     input: options.input ?? "",
     encoding: "utf8",
