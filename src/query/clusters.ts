@@ -64,9 +64,8 @@ export function clusterPapers(store: Store, options: ClusterOptions): Clustering
       alive: true,
     }));
     papers.forEach((p, i) => {
-      const ranking = denseRanking(store, vectors[i]!, options.neighbors, p.rowid);
-      for (const rowid of [...ranking.keys()].slice(0, options.neighbors)) {
-        const j = index.get(rowid)!;
+      for (const { paper } of denseRanking(store, vectors[i]!, options.neighbors, p.rowid).slice(0, options.neighbors)) {
+        const j = index.get(paper)!;
         groups[i]!.neighbours.add(j);
         groups[j]!.neighbours.add(i);
       }

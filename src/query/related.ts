@@ -28,14 +28,14 @@ export function relatedPapers(store: Store, ref: string, k: number): { paper: { 
     const paper = resolvePaper(store, ref);
     const source = store.paperByRowid(paper.rowid);
     const vector = store.paperVector(paper.rowid);
-    const ranking = denseRanking(store, vector, k, paper.rowid);
-    const results: Hit[] = [...ranking.values()].slice(0, k).map(({ chunk, score }) => {
+    const results: Hit[] = denseRanking(store, vector, k, paper.rowid).slice(0, k).map(({ chunk, similarity }) => {
       const other = store.paperByRowid(chunk.paper);
+      const score = Math.round(similarity * 1e6) / 1e6;
       return {
         id: other.id,
         title: other.title,
-        score: Math.round(score * 1e6) / 1e6,
-        similarity: Math.round(score * 1e6) / 1e6,
+        score,
+        similarity: score,
         snippet: snippet(chunk.text, source.abstract),
         source: { file: other.file, line: other.line },
         chunk: chunk.ord,

@@ -1,6 +1,10 @@
-// search: the papers that best answer a question. Dense = HNSW k-NN over chunk vectors; lexical = FTS5
-// BM25 over chunk text; hybrid = reciprocal-rank fusion of the two. A paper scores as its best chunk.
-import type { Store, ChunkRow } from "../store/store.ts";
+// search: the papers that best answer a question.
+//   dense   — HNSW k-NN over chunk vectors; a paper's similarity is the mean of its best chunk's cosine and
+//             its whole-paper vector's cosine (best passage and overall topic both count).
+//   lexical — FTS5 BM25 over chunk text; a paper scores as its best chunk.
+//   hybrid  — dense similarity + 0.2 × BM25 / (best BM25 for this question).
+// The aggregation and the 0.2 weight were chosen with `npm run eval` (see README: quality).
+import type { ChunkRow, Store } from "../store/store.ts";
 import { snippet } from "./snippet.ts";
 import { ftsQuery } from "./terms.ts";
 
@@ -9,13 +13,12 @@ export type SearchMode = "hybrid" | "dense" | "lexical";
 export interface Hit {
   id: string;
   title: string;
-  /**
-   * dense: cosine similarity of the question to the paper's best chunk (-1..1).
-   * lexical: BM25 of the best chunk (higher is better, unbounded).
-   * hybrid: reciprocal-rank fusion, sum over both lists of 1 / (60 + rank).
-   */
+  /** dense: similarity (below); lexical: BM25 (unbounded, higher is better); hybrid: similarity + lexical bonus (≤ 0.2). */
   score: number;
-  /** Cosine similarity of the question to the best chunk (null in lexical mode, which embeds nothing). */
+  /**
+   * Cosine similarity of the question to the paper (−1..1): the mean of the cosine to its best-matching
+   * chunk and to the paper's own vector. null in lexical mode, which embeds nothing.
+   */
   similarity: number | null;
   snippet: string;
   source: { file: string; line: number };
@@ -23,51 +26,13 @@ export interface Hit {
   chunk: number;
 }
 
-/** Papers ranked by their best chunk: paper rowid → best chunk and its score, in rank order. */
-type Ranking = Map<number, { chunk: ChunkRow; score: number }>;
+/** Weight of normalised BM25 in hybrid mode. */
+const LEXICAL_WEIGHT = 0.2;
 
-/** Reciprocal-rank fusion constant (Cormack et al. 2009). */
-const RRF_K = 60;
-
-function groupByPaper(hits: { chunk: ChunkRow; score: number }[]): Ranking {
-  const ranking: Ranking = new Map();
-  for (const hit of [...hits].sort((a, b) => b.score - a.score)) {
-    if (!ranking.has(hit.chunk.paper)) ranking.set(hit.chunk.paper, hit);
-  }
-  return ranking;
-}
-
-/** k-NN over chunks, over-fetched so that k distinct papers survive grouping. */
-export function denseRanking(store: Store, vector: Float32Array, papers: number, exclude?: number): Ranking {
-  const hnsw = store.hnsw();
-  const live = store.counts().chunks;
-  const fetch = Math.min(live, Math.max(papers * 4, 40));
-  if (fetch === 0) return new Map();
-  const { neighbors, distances } = hnsw.searchKnn(Array.from(vector), fetch);
-  const chunks = store.chunksByLabel(neighbors);
-  const hits = neighbors.flatMap((label, i) => {
-    const chunk = chunks.get(label);
-    return chunk && chunk.paper !== exclude ? [{ chunk, score: 1 - distances[i]! }] : [];
-  });
-  return groupByPaper(hits);
-}
-
-function lexicalRanking(store: Store, question: string, papers: number): Ranking {
-  const match = ftsQuery(question);
-  if (!match) return new Map();
-  return groupByPaper(store.lexical(match, Math.max(papers * 4, 40)));
-}
-
-function fuse(rankings: Ranking[]): Ranking {
-  const fused = new Map<number, { chunk: ChunkRow; score: number }>();
-  for (const ranking of rankings) {
-    [...ranking.values()].forEach((hit, rank) => {
-      const entry = fused.get(hit.chunk.paper);
-      if (entry) entry.score += 1 / (RRF_K + rank + 1);
-      else fused.set(hit.chunk.paper, { chunk: hit.chunk, score: 1 / (RRF_K + rank + 1) });
-    });
-  }
-  return groupByPaper([...fused.values()]);
+export interface Candidate {
+  paper: number;
+  chunk: ChunkRow;
+  similarity: number;
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -76,37 +41,93 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
+/** Exact dense similarity of one paper: mean of its best chunk's cosine and its paper vector's cosine. */
+function scorePaper(store: Store, vector: Float32Array, paper: number): Candidate {
+  const chunks = store.paperChunks(paper);
+  const mean = new Float32Array(vector.length);
+  let best = chunks[0]!;
+  let bestSim = -Infinity;
+  for (const c of chunks) {
+    const sim = dot(vector, c.vector);
+    if (sim > bestSim) [best, bestSim] = [c, sim];
+    for (let i = 0; i < mean.length; i++) mean[i]! += c.vector[i]!;
+  }
+  const norm = Math.sqrt(dot(mean, mean)) || 1;
+  const { vector: _, ...chunk } = best;
+  return { paper, chunk, similarity: (bestSim + dot(vector, mean) / norm) / 2 };
+}
+
+/**
+ * Papers nearest to a vector, best first: candidates from HNSW k-NN over chunks (over-fetched so that
+ * enough distinct papers survive), then scored exactly.
+ */
+export function denseRanking(store: Store, vector: Float32Array, papers: number, exclude?: number): Candidate[] {
+  const live = store.counts().chunks;
+  const fetch = Math.min(live, Math.max(papers * 4, 40));
+  if (fetch === 0) return [];
+  const { neighbors } = store.hnsw().searchKnn(Array.from(vector), fetch);
+  const paperIds = new Set<number>();
+  for (const chunk of store.chunksByLabel(neighbors).values()) if (chunk.paper !== exclude) paperIds.add(chunk.paper);
+  return [...paperIds].map((p) => scorePaper(store, vector, p)).sort(bySimilarity);
+}
+
+const bySimilarity = (a: Candidate, b: Candidate) => b.similarity - a.similarity || a.paper - b.paper;
+
+/** Best BM25 chunk per paper, best first. */
+function lexicalRanking(store: Store, question: string, papers: number): { chunk: ChunkRow; score: number }[] {
+  const match = ftsQuery(question);
+  if (!match) return [];
+  const best = new Map<number, { chunk: ChunkRow; score: number }>();
+  for (const hit of store.lexical(match, Math.max(papers * 4, 40))) {
+    if (!best.has(hit.chunk.paper)) best.set(hit.chunk.paper, hit);
+  }
+  return [...best.values()];
+}
+
 export interface RankOptions {
   k: number;
   mode: SearchMode;
   minScore?: number | undefined;
 }
 
+interface Ranked {
+  paper: number;
+  chunk: ChunkRow;
+  score: number;
+  similarity: number | null;
+}
+
+function rank(store: Store, question: string, vector: Float32Array | null, options: RankOptions): Ranked[] {
+  if (options.mode === "lexical" || !vector) {
+    return lexicalRanking(store, question, options.k).map(({ chunk, score }) => ({ paper: chunk.paper, chunk, score, similarity: null }));
+  }
+  const dense = denseRanking(store, vector, options.k);
+  if (options.mode === "dense") return dense.map((c) => ({ ...c, score: c.similarity }));
+  const lexical = new Map(lexicalRanking(store, question, options.k).map((h) => [h.chunk.paper, h.score]));
+  const top = Math.max(0, ...lexical.values());
+  const candidates = new Map(dense.map((c) => [c.paper, c]));
+  for (const paper of lexical.keys()) if (!candidates.has(paper)) candidates.set(paper, scorePaper(store, vector, paper));
+  return [...candidates.values()]
+    .map((c) => ({ ...c, score: c.similarity + (top > 0 ? (LEXICAL_WEIGHT * (lexical.get(c.paper) ?? 0)) / top : 0) }))
+    .sort((a, b) => b.score - a.score || a.paper - b.paper);
+}
+
 /** Rank papers for a question whose embedding is `vector` (null in lexical mode). */
 export function rankPapers(store: Store, question: string, vector: Float32Array | null, options: RankOptions): Hit[] {
   return store.read(() => {
-    const dense = options.mode === "lexical" || !vector ? null : denseRanking(store, vector, options.k);
-    const lexical = options.mode === "dense" ? null : lexicalRanking(store, question, options.k);
-    const ranking = dense && lexical ? fuse([dense, lexical]) : (dense ?? lexical)!;
     const hits: Hit[] = [];
-    for (const { chunk, score } of ranking.values()) {
-      const similarity = !vector
-        ? null
-        : dense?.get(chunk.paper)?.chunk.rowid === chunk.rowid
-          ? dense.get(chunk.paper)!.score
-          : dot(vector, store.chunkVector(chunk.rowid)!);
-      // --min-score is on the score's own scale in dense and lexical mode, on similarity in hybrid mode.
-      const filtered = options.mode === "hybrid" ? similarity : score;
-      if (options.minScore !== undefined && filtered !== null && filtered < options.minScore) continue;
-      const paper = store.paperByRowid(chunk.paper);
+    for (const r of rank(store, question, vector, options)) {
+      // --min-score applies to similarity where there is one, else to the BM25 score.
+      if (options.minScore !== undefined && (r.similarity ?? r.score) < options.minScore) continue;
+      const paper = store.paperByRowid(r.paper);
       hits.push({
         id: paper.id,
         title: paper.title,
-        score: round(score),
-        similarity: similarity === null ? null : round(similarity),
-        snippet: snippet(chunk.text, question),
+        score: round(r.score),
+        similarity: r.similarity === null ? null : round(r.similarity),
+        snippet: snippet(r.chunk.text, question),
         source: { file: paper.file, line: paper.line },
-        chunk: chunk.ord,
+        chunk: r.chunk.ord,
       });
       if (hits.length === options.k) break;
     }

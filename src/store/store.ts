@@ -267,13 +267,19 @@ export class Store {
     return blob && decodeVector(blob);
   }
 
+  /** A paper's chunks with their vectors, in order. */
+  paperChunks(paperRowid: number): (ChunkRow & { vector: Float32Array })[] {
+    const rows = this.db
+      .prepare(
+        "SELECT c.rowid, c.paper, c.ord, c.text, c.start, c.end, v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.paper = ? ORDER BY c.ord",
+      )
+      .all(paperRowid) as (ChunkRow & { data: Buffer })[];
+    return rows.map(({ data, ...chunk }) => ({ ...chunk, vector: decodeVector(data) }));
+  }
+
   /** A paper's own vector: the normalised mean of its chunks' vectors. */
   paperVector(paperRowid: number): Float32Array {
-    const blobs = this.db
-      .prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.paper = ? ORDER BY c.ord")
-      .pluck()
-      .all(paperRowid) as Buffer[];
-    const vectors = blobs.map(decodeVector);
+    const vectors = this.paperChunks(paperRowid).map((c) => c.vector);
     const out = new Float32Array(vectors[0]?.length ?? 0);
     for (const v of vectors) for (let i = 0; i < v.length; i++) out[i]! += v[i]!;
     let norm = 0;
