@@ -2,7 +2,7 @@
 import { watch } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_CHUNKING, DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "./config.ts";
+import { DEFAULT_CHUNKING, DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, DEFAULT_LOCK_WAIT_MS } from "./config.ts";
 import { exitCodeFor, PapersiftError } from "./errors.ts";
 import {
   DEFAULT_CLUSTER_THRESHOLD,
@@ -10,6 +10,7 @@ import {
   ingest,
   openIndex,
   type IngestProgress,
+  type IngestSummary,
   type PapersiftIndex,
 } from "./index.ts";
 import { renderClusters, renderHits, renderIngest, renderSearch, renderStats } from "./render.ts";
@@ -55,6 +56,17 @@ function progressReporter(enabled: boolean): (p: IngestProgress) => void {
   };
 }
 
+/** Skipped entries and notices on stderr; a corpus with a thousand duplicates should not drown the terminal. */
+function reportCorpus(summary: IngestSummary): void {
+  const lines = [
+    ...summary.problems.map((p) => `skipped ${p.file}:${p.line}: ${p.message}`),
+    ...summary.notices,
+  ];
+  const SHOWN = 20;
+  for (const line of lines.slice(0, SHOWN)) warn(line);
+  if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
+}
+
 interface IngestFlags {
   corpus: string;
   index: string;
@@ -64,6 +76,7 @@ interface IngestFlags {
   model?: string;
   window: number;
   overlap: number;
+  wait: number;
   watch: boolean;
   json: boolean;
 }
@@ -79,11 +92,11 @@ async function runIngest(flags: IngestFlags): Promise<void> {
         strict: flags.strict,
         model: flags.model,
         chunking: { windowTokens: flags.window, overlapTokens: flags.overlap },
+        lockWaitMs: flags.wait * 1000,
       },
       { onProgress: progressReporter(!flags.json) },
     );
-    for (const p of summary.problems) warn(`skipped ${p.file}:${p.line}: ${p.message}`);
-    for (const n of summary.notices) warn(n);
+    reportCorpus(summary);
     if (flags.json) {
       const { problems, notices, plan, ...rest } = summary;
       json({ ...rest, problems, notices, ...(flags.dryRun ? { plan } : {}) });
@@ -115,7 +128,7 @@ async function open(flags: { index: string; corpus: string; model?: string; json
   }
   warn(`no index at ${flags.index} yet: building it from ${flags.corpus} (once)`);
   const summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model }, { onProgress: progressReporter(true) });
-  for (const p of summary.problems) warn(`skipped ${p.file}:${p.line}: ${p.message}`);
+  reportCorpus(summary);
   if (!flags.json) warn(renderIngest(summary).trim());
   return openIndex(flags.index, { model: flags.model });
 }
@@ -150,6 +163,7 @@ program
   .option("--dry-run", "print what would change, change nothing", false)
   .option("--strict", "treat a malformed corpus entry as an error instead of skipping it", false)
   .option("--watch", "keep running and re-sync when corpus files change", false)
+  .addOption(new Option("--wait <seconds>", "how long to wait for another ingest writing the same index").argParser(integer("--wait", 0)).default(DEFAULT_LOCK_WAIT_MS / 1000))
   .addOption(modelOption())
   .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
   .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))

@@ -8,7 +8,7 @@ import { PapersiftError } from "./errors.ts";
 import { describeModel, resolveModel, type ModelInfo, type ModelSpec } from "./model.ts";
 
 export interface EmbedOptions extends ModelSpec {
-  /** Texts per forward pass (bench:embed measures 1, 8, 32). */
+  /** Texts per forward pass. */
   batchSize?: number | undefined;
   /**
    * Forward passes in flight at once. onnxruntime already uses one thread per core and transformers.js
@@ -28,7 +28,13 @@ export interface Embedder {
   embedTokenized(inputs: number[][], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>;
 }
 
-export const DEFAULT_BATCH_SIZE = 32;
+/**
+ * One text per forward pass. On these 2-core machines `npm run bench:embed` measured batch 1 within noise
+ * of batch 8 and ahead of 32 in tokens/s, and far leaner: onnxruntime's arena grows with the largest
+ * batch it saw (RSS ≈380 MB at 1, ≈730 MB at 8, ≈1.9 GB at 32 with two sessions loaded). It also makes a
+ * text's vector independent of its batch-mates (dynamic int8 quantization scales activations per pass).
+ */
+export const DEFAULT_BATCH_SIZE = 1;
 
 type Transformers = typeof import("@xenova/transformers");
 

@@ -8,8 +8,9 @@ import { IngestOptions } from "./config.ts";
 import { readCorpus, type CorpusProblem, type Paper } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
+import { failpoint } from "./failpoint.ts";
 import { resolveModel, type ModelInfo } from "./model.ts";
-import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw } from "./store/hnsw.ts";
+import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw, removeStaleHnswFiles } from "./store/hnsw.ts";
 import { acquireLock } from "./store/lock.ts";
 import { Store, type NewChunk, type PaperWrite, type StoredPaper, type StoreState } from "./store/store.ts";
 import { contentKey } from "./store/vectors.ts";
@@ -103,7 +104,7 @@ function toWrite(paper: Paper, chunks?: NewChunk[]): PaperWrite {
 }
 
 /** Chunks embedded and stored per step: bounds memory, and what is stored survives a killed ingest. */
-const EMBED_STEP = 256;
+const EMBED_STEP = 64;
 
 export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {}): Promise<IngestSummary> {
   const started = performance.now();
@@ -161,7 +162,10 @@ export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {})
       });
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
-        if (store && state && !options.dryRun) store.hnsw(); // make sure the cache file exists
+        if (store && state && !options.dryRun) {
+          store.hnsw(); // make sure the cache file exists
+          removeStaleHnswFiles(indexDir, state.generation);
+        }
         return summary(0, 0, store ? store.counts().chunks : 0);
       }
       return await apply(store!, work, { ...options, model, getEmbedder, progress, state, summary });
@@ -226,6 +230,7 @@ async function apply(
       );
       store.putVectors(step.map((s, j) => ({ key: s.key, vector: vectors[j]! })));
       embedded += step.length;
+      if (i === 0) failpoint("after-first-embed-step");
     }
   }
 
@@ -256,7 +261,8 @@ async function apply(
     }
   }
   hnsw ??= store.buildHnsw(ctx.model.dims, params, chunkCount);
-  store.persistHnsw(hnsw, generation, { strict: true });
+  failpoint("after-commit");
+  store.persistHnsw(hnsw, generation, { writer: true });
   ctx.progress({ phase: "index", done: 1, total: 1 });
   return ctx.summary(embedded, reused, chunkCount);
 }

@@ -116,8 +116,13 @@ export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus
     const result = reader(text, file);
     problems.push(...result.problems);
     for (const entry of result.entries) {
-      const title = cleanText(entry.title).slice(0, MAX_TITLE_CHARS);
-      const abstract = cleanText(entry.abstract).slice(0, MAX_ABSTRACT_CHARS);
+      const fullTitle = cleanText(entry.title);
+      const fullAbstract = cleanText(entry.abstract);
+      const title = fullTitle.slice(0, MAX_TITLE_CHARS);
+      const abstract = fullAbstract.slice(0, MAX_ABSTRACT_CHARS);
+      for (const [what, text, max] of [["title", fullTitle, MAX_TITLE_CHARS], ["abstract", fullAbstract, MAX_ABSTRACT_CHARS]] as const) {
+        if (text.length > max) notices.push(`${file}:${entry.source.line}: ${what} of ${text.length} characters cut to ${max}`);
+      }
       if (!title || !abstract) {
         problems.push({ file, line: entry.source.line, message: title ? "abstract is empty" : "title is empty" });
         continue;

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
+import { failpoint } from "../failpoint.ts";
 
 const { HierarchicalNSW } = hnswlib;
 export type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -53,13 +54,23 @@ export function addPoints(index: Hnsw, points: Iterable<{ label: number; vector:
   }
 }
 
-/** Write atomically as vectors-<generation>.hnsw and drop the files of other generations. */
-export function writeHnsw(index: Hnsw, dir: string, generation: number): void {
+/**
+ * Write atomically as vectors-<generation>.hnsw. The writer (who holds the ingest lock) also drops the files
+ * of other generations; a reader that rebuilt a missing file must not, as the writer may be mid-rename.
+ */
+export function writeHnsw(index: Hnsw, dir: string, generation: number, cleanUp: boolean): void {
   const file = hnswFile(dir, generation);
   const tmp = `${file}.tmp-${process.pid}`;
   index.writeIndexSync(tmp);
+  failpoint("before-hnsw-rename");
   renameSync(tmp, file);
+  if (cleanUp) removeStaleHnswFiles(dir, generation);
+}
+
+/** Files of other generations, and temp files a killed process left behind. Only the lock holder calls this. */
+export function removeStaleHnswFiles(dir: string, generation: number): void {
+  const keep = path.basename(hnswFile(dir, generation));
   for (const name of readdirSync(dir)) {
-    if (/^vectors-\d+\.hnsw$/.test(name) && name !== path.basename(file)) rmSync(path.join(dir, name), { force: true });
+    if (/^vectors-\d+\.hnsw(\.tmp-\d+)?$/.test(name) && name !== keep) rmSync(path.join(dir, name), { force: true });
   }
 }

@@ -27,7 +27,8 @@ function statSafe(file: string): number {
   }
 }
 
-function tryAcquire(file: string): { lock: Lock } | { holder: number } {
+/** One attempt: the lock, or who holds it (-1: unknown, or a stale lock was just cleared: try again). */
+function tryAcquire(file: string): { lock: Lock } | { holder: number; retry?: boolean } {
   try {
     const fd = openSync(file, "wx");
     writeSync(fd, String(process.pid));
@@ -54,7 +55,7 @@ function tryAcquire(file: string): { lock: Lock } | { holder: number } {
   } catch {
     // Another process took it over first.
   }
-  return { holder: -1 };
+  return { holder: -1, retry: true };
 }
 
 /** Take the writer lock of an index folder, waiting up to waitMs for a running holder to finish. */
@@ -64,6 +65,7 @@ export async function acquireLock(indexDir: string, waitMs: number): Promise<Loc
   for (;;) {
     const attempt = tryAcquire(file);
     if ("lock" in attempt) return attempt.lock;
+    if (attempt.retry) continue;
     if (Date.now() >= deadline) {
       throw new PapersiftError(
         "INDEX_LOCKED",

@@ -6,6 +6,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
 import { PapersiftError } from "../errors.ts";
+import { failpoint } from "../failpoint.ts";
 import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswParams } from "./hnsw.ts";
 import { migrate } from "./schema.ts";
 import { decodeVector, encodeVector } from "./vectors.ts";
@@ -210,6 +211,7 @@ export class Store {
       }
       // Vectors no chunk uses any more (old model, edited text) are dropped with the change that orphaned them.
       db.prepare("DELETE FROM vectors WHERE key NOT IN (SELECT vector_key FROM chunks)").run();
+      failpoint("inside-transaction");
       const generation = (this.state()?.generation ?? 0) + 1;
       const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
       db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('state', ?)").run(JSON.stringify(state));
@@ -313,7 +315,7 @@ export class Store {
       if (this.index?.generation === state.generation) return this.index.hnsw;
       const chunks = this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number;
       let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw);
-      if (!hnsw || hnsw.getCurrentCount() < chunks) {
+      if (!hnsw || !this.covers(hnsw, chunks)) {
         hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
         this.persistHnsw(hnsw, state.generation);
       }
@@ -322,18 +324,33 @@ export class Store {
     });
   }
 
+  /**
+   * Does this HNSW file hold every chunk of the store? Labels are never reused, so a file that has them all
+   * can only differ by extra labels of removed chunks, which queries drop when they look the label up.
+   */
+  private covers(hnsw: Hnsw, chunks: number): boolean {
+    if (hnsw.getCurrentCount() < chunks) return false;
+    const labels = new Set(hnsw.getIdsList());
+    const rows = this.db.prepare("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>;
+    for (const rowid of rows) if (!labels.has(rowid)) return false;
+    return true;
+  }
+
   buildHnsw(dims: number, params: HnswParams, capacity: number): Hnsw {
     const hnsw = createHnsw(dims, params, capacity);
     addPoints(hnsw, this.chunkVectors());
     return hnsw;
   }
 
-  /** Write the HNSW file for a generation; best effort for readers (a read-only folder just rebuilds again). */
-  persistHnsw(hnsw: Hnsw, generation: number, options: { strict?: boolean } = {}): void {
+  /**
+   * Write the HNSW file for a generation. The writer must succeed; for a reader it is best effort (in a
+   * read-only folder it just rebuilds again next time).
+   */
+  persistHnsw(hnsw: Hnsw, generation: number, options: { writer?: boolean } = {}): void {
     try {
-      writeHnsw(hnsw, this.dir, generation);
+      writeHnsw(hnsw, this.dir, generation, options.writer === true);
     } catch (error) {
-      if (options.strict) throw error;
+      if (options.writer) throw error;
     }
     this.index = { generation, hnsw };
   }

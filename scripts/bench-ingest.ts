@@ -1,0 +1,125 @@
+// npm run bench:ingest — ingest cost on the bundled corpus (full, no change, one paper added) and on a
+// synthetic corpus of 10,000 papers made offline by recombining the bundled abstracts' sentences.
+// Each ingest runs in a fresh process (as the CLI would: model load included where one is needed), which
+// reports its own wall time and peak RSS. `--papers N` changes the synthetic size; `--json` prints JSON only.
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+if (process.argv[2] === "--child") {
+  // Child: one ingest, then (optionally) embedding-only throughput on a sample of the same chunks.
+  const [corpus, index, sample] = process.argv.slice(3);
+  const started = performance.now();
+  const { ingest } = await import("../src/index.ts");
+  const summary = await ingest({ corpus: corpus!, index: index! });
+  const seconds = (performance.now() - started) / 1000;
+  let embedOnly: number | null = null;
+  if (Number(sample) > 0) {
+    const { Store } = await import("../src/store/store.ts");
+    const { loadEmbedder } = await import("../src/embed.ts");
+    const store = Store.open(index!);
+    const texts = (store.db.prepare("SELECT text FROM chunks ORDER BY rowid LIMIT ?").pluck().all(Number(sample)) as string[]);
+    store.close();
+    const embedder = await loadEmbedder();
+    const t = performance.now();
+    await embedder.embed(texts);
+    embedOnly = texts.length / ((performance.now() - t) / 1000);
+  }
+  console.log(JSON.stringify({ summary, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, embedOnly }));
+  process.exit(0);
+}
+
+const asJson = process.argv.includes("--json");
+const log = (line = "") => asJson || console.log(line);
+const papersFlag = process.argv.indexOf("--papers");
+const SYNTHETIC = papersFlag > 0 ? Number(process.argv[papersFlag + 1]) : 10_000;
+
+interface Run {
+  summary: { papers: number; chunks: number; embedded: number; reused: number };
+  seconds: number;
+  maxRssMb: number;
+  embedOnly: number | null;
+}
+
+function run(corpus: string, index: string, sample = 0): Run {
+  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", corpus, index, String(sample)], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 64 * 2 ** 20,
+  });
+  if (child.status !== 0) throw new Error(`ingest failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop()!) as Run;
+}
+
+const dirBytes = (dir: string) => readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+const work = mkdtempSync(path.join(tmpdir(), "papersift-bench-ingest-"));
+
+// 1. The bundled corpus.
+const { readCorpus } = await import("../src/corpus/index.ts");
+const { splitSentences } = await import("../src/chunk.ts");
+const bundled = readCorpus(path.join(root, "corpus")).papers;
+const corpus = path.join(work, "corpus");
+cpSync(path.join(root, "corpus"), corpus, { recursive: true });
+const index = path.join(work, "index");
+const full = run(corpus, index);
+const noChange = run(corpus, index);
+writeFileSync(
+  path.join(corpus, "one-more.md"),
+  "# Reward Shaping for Household Robots from Spoken Corrections\n\nWe study how spoken corrections from people can be turned into dense rewards for household robots. " +
+    bundled[3]!.abstract,
+);
+const oneAdded = run(corpus, index);
+
+log("Ingest benchmark, bundled corpus (each row a fresh process)\n");
+log("| run | seconds | ratio to full | chunks embedded | peak RSS (MB) |");
+log("|---|---|---|---|---|");
+for (const [name, r] of [["full ingest", full], ["no change", noChange], ["one paper added", oneAdded]] as const) {
+  log(`| ${name} | ${r.seconds.toFixed(2)} | ${(r.seconds / full.seconds).toFixed(3)} | ${r.summary.embedded} | ${r.maxRssMb.toFixed(0)} |`);
+}
+
+// 2. Synthetic corpus: titles and abstracts recombined from the bundled ones with a fixed seed.
+let seed = 42;
+const random = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+const sentences = bundled.flatMap((p) => splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)));
+const titleWords = [...new Set(bundled.flatMap((p) => p.title.split(/\s+/)))];
+const synthetic = path.join(work, "synthetic");
+mkdirSync(synthetic);
+const lines: string[] = [];
+for (let i = 0; i < SYNTHETIC; i++) {
+  const title = Array.from({ length: 5 + Math.floor(random() * 6) }, () => pick(titleWords)).join(" ");
+  const abstract = Array.from({ length: 6 + Math.floor(random() * 5) }, () => pick(sentences)).join(" ");
+  lines.push(JSON.stringify({ id: `synthetic-${i}`, title, abstract }));
+}
+writeFileSync(path.join(synthetic, "papers.jsonl"), lines.join("\n") + "\n");
+const bigIndex = path.join(work, "big-index");
+const big = run(synthetic, bigIndex, 300);
+const throughput = big.summary.embedded / big.seconds;
+const bytesPerChunk = dirBytes(bigIndex) / big.summary.chunks;
+
+log(`\nSynthetic corpus: ${big.summary.papers} papers, ${big.summary.chunks} chunks\n`);
+log("| measure | value |");
+log("|---|---|");
+log(`| full ingest | ${big.seconds.toFixed(1)} s |`);
+log(`| ingest throughput | ${throughput.toFixed(1)} chunks/s |`);
+log(`| embedding alone, same process, 300 of the same chunks | ${big.embedOnly!.toFixed(1)} chunks/s |`);
+log(`| ingest ÷ embedding alone | ${(throughput / big.embedOnly!).toFixed(2)}× |`);
+log(`| peak RSS | ${big.maxRssMb.toFixed(0)} MB |`);
+log(`| on disk | ${(dirBytes(bigIndex) / 2 ** 20).toFixed(1)} MB, ${bytesPerChunk.toFixed(0)} bytes per chunk |`);
+
+if (asJson) {
+  console.log(JSON.stringify({
+    bundled: { full, noChange, oneAdded },
+    synthetic: { ...big, throughput, bytesPerChunk, bytes: dirBytes(bigIndex) },
+  }));
+}
+rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,11 @@
+import { loadEmbedder } from "./src/embed.ts";
+import { readCorpus } from "./src/corpus/index.ts";
+const mb = () => (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+const bs = Number(process.argv[2]);
+const e = await loadEmbedder({ batchSize: bs });
+console.log("loaded", mb());
+const texts = readCorpus("corpus").papers.map((p) => p.title + "\n" + p.abstract);
+await e.embed(texts);
+console.log("batch", bs, "after", mb());
+await e.embed(texts);
+console.log("batch", bs, "after2", mb());
