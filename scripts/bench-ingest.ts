@@ -22,7 +22,8 @@ if (process.argv[2] === "--child") {
     const { Store } = await import("../src/store/store.ts");
     const { loadEmbedder } = await import("../src/embed.ts");
     const store = Store.open(index!);
-    const texts = (store.db.prepare("SELECT text FROM chunks ORDER BY rowid LIMIT ?").pluck().all(Number(sample)) as string[]);
+    const labels = store.db.prepare("SELECT rowid FROM chunks ORDER BY rowid LIMIT ?").pluck().all(Number(sample)) as number[];
+    const texts = [...store.chunksByLabel(labels).values()].map((c) => c.text);
     store.close();
     const embedder = await loadEmbedder();
     const t = performance.now();
@@ -105,11 +106,16 @@ const bigIndex = path.join(work, "big-index");
 const big = run(synthetic, bigIndex, 300);
 const throughput = big.summary.embedded / big.seconds;
 const bytesPerChunk = dirBytes(bigIndex) / big.summary.chunks;
+const bigNoChange = run(synthetic, bigIndex);
+cpSync(path.join(corpus, "one-more.md"), path.join(synthetic, "one-more.md"));
+const bigOneAdded = run(synthetic, bigIndex);
 
 log(`\nSynthetic corpus: ${big.summary.papers} papers, ${big.summary.chunks} chunks\n`);
 log("| measure | value |");
 log("|---|---|");
 log(`| full ingest | ${big.seconds.toFixed(1)} s |`);
+log(`| no-change re-ingest | ${bigNoChange.seconds.toFixed(2)} s (${((100 * bigNoChange.seconds) / big.seconds).toFixed(2)} % of full), ${bigNoChange.summary.embedded} embedded |`);
+log(`| one paper added | ${bigOneAdded.seconds.toFixed(2)} s (${((100 * bigOneAdded.seconds) / big.seconds).toFixed(2)} % of full), ${bigOneAdded.summary.embedded} embedded |`);
 log(`| ingest throughput | ${throughput.toFixed(1)} chunks/s |`);
 log(`| embedding alone, same process, 300 of the same chunks | ${big.embedOnly!.toFixed(1)} chunks/s |`);
 log(`| ingest ÷ embedding alone | ${(throughput / big.embedOnly!).toFixed(2)}× |`);
@@ -119,7 +125,7 @@ log(`| on disk | ${(dirBytes(bigIndex) / 2 ** 20).toFixed(1)} MB, ${bytesPerChun
 if (asJson) {
   console.log(JSON.stringify({
     bundled: { full, noChange, oneAdded },
-    synthetic: { ...big, throughput, bytesPerChunk, bytes: dirBytes(bigIndex) },
+    synthetic: { ...big, throughput, bytesPerChunk, bytes: dirBytes(bigIndex), noChange: bigNoChange, oneAdded: bigOneAdded },
   }));
 }
 rmSync(work, { recursive: true, force: true });

@@ -12,8 +12,10 @@ export interface ChunkParams {
 export interface Chunk {
   paperId: string;
   ord: number;
-  /** Title, newline, then abstract.slice(start, end). */
+  /** title.slice(0, titleChars), newline, then abstract.slice(start, end). */
   text: string;
+  /** How much of the title leads the chunk (all of it unless the title is longer than half the window). */
+  titleChars: number;
   /** Token count including [CLS]/[SEP]. */
   tokens: number;
   start: number;
@@ -89,6 +91,11 @@ function fitTitle(title: string, budget: number, count: CountTokens): { text: st
   return { text: title.slice(0, first?.end ?? 0), tokens: first?.tokens ?? 0 };
 }
 
+/** The one way a chunk's text is made from its paper; the store rebuilds it the same way. */
+export function chunkText(title: string, titleChars: number, abstract: string, start: number, end: number): string {
+  return `${title.slice(0, titleChars)}\n${abstract.slice(start, end)}`;
+}
+
 export function chunkPaper(paper: Paper, count: CountTokens, params: ChunkParams): Chunk[] {
   const { abstract } = paper;
   // Half the window at most for the title, so a huge title still leaves room for the abstract.
@@ -116,7 +123,8 @@ export function chunkPaper(paper: Paper, count: CountTokens, params: ChunkParams
     chunks.push({
       paperId: paper.id,
       ord: chunks.length,
-      text: `${title.text}\n${abstract.slice(start, end)}`,
+      text: chunkText(paper.title, title.text.length, abstract, start, end),
+      titleChars: title.text.length,
       tokens: tokens + title.tokens + 2,
       start,
       end,

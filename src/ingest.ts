@@ -55,8 +55,8 @@ export interface IngestHooks {
   embedder?: Embedder;
 }
 
-export function contentHash(paper: Pick<Paper, "title" | "abstract">): string {
-  return createHash("sha256").update(paper.title).update("\0").update(paper.abstract).digest("hex");
+export function contentHash(paper: Pick<Paper, "title" | "abstract">): Buffer {
+  return createHash("sha256").update(paper.title).update("\0").update(paper.abstract).digest().subarray(0, 16);
 }
 
 const metaJson = (paper: Paper) => (paper.meta ? JSON.stringify(paper.meta) : null);
@@ -70,7 +70,7 @@ export function plan(papers: Paper[], stored: StoredPaper[], reason: string | nu
     seen.add(paper.id);
     const old = byId.get(paper.id);
     if (!old) result.added.push(paper);
-    else if (reason || old.contentHash !== contentHash(paper)) result.changed.push(paper);
+    else if (reason || !old.contentHash.equals(contentHash(paper))) result.changed.push(paper);
     else if (old.file !== paper.source.file || old.line !== paper.source.line || old.meta !== metaJson(paper)) result.moved.push(paper);
     else result.unchanged++;
   }

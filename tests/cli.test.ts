@@ -1,4 +1,5 @@
 // The real CLI, spawned on real temp folders: JSON shapes of the contract, exit codes, messages.
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +130,42 @@ describe("papersift related / clusters / stats / ingest", () => {
     const strict = runCli(["ingest", "--corpus", path.join(ROOT, "tests", "fixtures", "malformed"), "--index", dir, "--strict"]);
     expect(strict.status).toBe(2);
     expect(strict.stderr).toMatch(/broken\.jsonl:2: invalid JSON/);
+  });
+});
+
+describe("papersift ingest --watch", () => {
+  it("re-syncs shortly after a corpus file changes", async () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 2));
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--watch", "--json", "--corpus", corpus, "--index", path.join(tempDir(), "idx")]);
+    const summaries: Record<string, number>[] = [];
+    let buffered = "";
+    const next = (count: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no summary #${count}`)), 60_000);
+        const check = () => {
+          if (summaries.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          } else setTimeout(check, 50);
+        };
+        check();
+      });
+    child.stdout.on("data", (d) => {
+      buffered += d;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) if (line.trim()) summaries.push(JSON.parse(line));
+    });
+    try {
+      await next(1);
+      expect(summaries[0]).toMatchObject({ papers: 2, added: 2 });
+      writeTxt(path.join(corpus, "b.txt"), bundledPapers().slice(2, 3));
+      await next(2);
+      expect(summaries[1]).toMatchObject({ papers: 3, added: 1, unchanged: 2 });
+    } finally {
+      child.kill("SIGINT");
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { SCHEMA_VERSION } from "../src/store/schema.ts";
 import { Store } from "../src/store/store.ts";
+import { decodeVector, encodeVector } from "../src/store/vectors.ts";
 import { BUNDLED_CORPUS, bundledPapers, sharedEmbedder, tempDir } from "./helpers.ts";
 
 let embedder: Embedder;
@@ -161,11 +162,26 @@ describe("stats and schema", () => {
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
     expect(columns("papers")).toEqual(["rowid", "id", "title", "abstract", "file", "line", "meta", "content_hash"]);
-    expect(columns("chunks")).toEqual(["rowid", "paper", "ord", "text", "start", "end", "tokens", "vector_key"]);
-    expect(columns("vectors")).toEqual(["key", "data"]);
+    expect(columns("chunks")).toEqual(["rowid", "paper", "ord", "title_chars", "start", "end", "tokens", "vector"]);
+    expect(columns("vectors")).toEqual(["rowid", "key", "data"]);
     expect(columns("meta")).toEqual(["key", "value"]);
     const fts = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").pluck().get() as string;
     expect(fts).toMatch(/fts5/);
     db.close();
+  });
+
+  it("stores vectors as int8 + scale, within cosine 0.9999 of the embedding", async () => {
+    const [v] = await embedder.embed(["quantized storage of sentence embeddings"]);
+    const blob = encodeVector(v!);
+    expect(blob.length).toBe(4 + 384);
+    const back = decodeVector(blob);
+    let dot = 0;
+    let norm = 0;
+    for (let i = 0; i < 384; i++) {
+      dot += v![i]! * back[i]!;
+      norm += back[i]! * back[i]!;
+    }
+    expect(dot / Math.sqrt(norm)).toBeGreaterThan(0.9999);
+    expect(decodeVector(encodeVector(back))).toEqual(back); // decoding is a fixed point: rebuilds are exact
   });
 });

@@ -14,32 +14,29 @@ export const MIGRATIONS: readonly string[] = [
     file TEXT NOT NULL,
     line INTEGER NOT NULL,
     meta TEXT,
-    content_hash TEXT NOT NULL
+    content_hash BLOB NOT NULL
   );
-  -- Content-addressed: key = sha256(model fingerprint, chunk text)[0..16]; data = float32 little-endian.
-  CREATE TABLE vectors (key BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
-  -- rowid is the chunk's label in the HNSW file; AUTOINCREMENT so a label is never reused.
+  -- Content-addressed: key = sha256(model fingerprint, chunk text)[0..16]; data = int8 vector + scale
+  -- (see vectors.ts). A rowid table: large rows in a WITHOUT ROWID table spill into overflow pages.
+  CREATE TABLE vectors (rowid INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, data BLOB NOT NULL);
+  -- A chunk's text is title[0:title_chars] + newline + abstract[start:end] of its paper (UTF-16 offsets),
+  -- so abstracts are stored once. rowid is the chunk's HNSW label; AUTOINCREMENT never reuses one.
   CREATE TABLE chunks (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     paper INTEGER NOT NULL REFERENCES papers(rowid),
     ord INTEGER NOT NULL,
-    text TEXT NOT NULL,
+    title_chars INTEGER NOT NULL,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     tokens INTEGER NOT NULL,
-    vector_key BLOB NOT NULL REFERENCES vectors(key),
+    vector INTEGER NOT NULL REFERENCES vectors(rowid),
     UNIQUE (paper, ord)
   );
-  CREATE INDEX chunks_vector_key ON chunks(vector_key);
+  CREATE INDEX chunks_vector ON chunks(vector);
+  -- Contentless: only the inverted index is stored; rows are added and deleted with their chunks.
   CREATE VIRTUAL TABLE chunks_fts USING fts5(
-    text, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
+    text, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2'
   );
-  CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text);
-  END;
-  CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-  END;
   `,
 ];
 

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
+import { chunkText } from "../chunk.ts";
 import { PapersiftError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
 import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswParams } from "./hnsw.ts";
@@ -30,12 +31,14 @@ export interface StoredPaper {
   file: string;
   line: number;
   meta: string | null;
-  contentHash: string;
+  contentHash: Buffer;
 }
 
 export interface NewChunk {
   ord: number;
+  /** Indexed for lexical search; not stored (it is rebuilt from the paper, see chunkText). */
   text: string;
+  titleChars: number;
   start: number;
   end: number;
   tokens: number;
@@ -49,7 +52,7 @@ export interface PaperWrite {
   file: string;
   line: number;
   meta: string | null;
-  contentHash: string;
+  contentHash: Buffer;
   /** New chunks replace the paper's old ones; undefined keeps them (a metadata-only change). */
   chunks?: NewChunk[] | undefined;
 }
@@ -70,6 +73,13 @@ export interface ChunkRow {
   start: number;
   end: number;
 }
+
+const CHUNK_COLUMNS = "c.rowid, c.paper, c.ord, c.title_chars AS titleChars, c.start, c.end, p.title, p.abstract";
+type RawChunk = Omit<ChunkRow, "text"> & { titleChars: number; title: string; abstract: string };
+const toChunkRow = ({ titleChars, title, abstract, ...row }: RawChunk): ChunkRow => ({
+  ...row,
+  text: chunkText(title, titleChars, abstract, row.start, row.end),
+});
 
 function isCorruption(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
@@ -169,7 +179,11 @@ export class Store {
     const addedLabels: number[] = [];
     const db = this.db;
     const chunkLabels = db.prepare("SELECT rowid FROM chunks WHERE paper = ?").pluck();
-    const deleteChunks = db.prepare("DELETE FROM chunks WHERE paper = ?");
+    const deleteFts = db.prepare("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE paper = ?)");
+    const deleteChunkRows = db.prepare("DELETE FROM chunks WHERE paper = ?");
+    const deleteChunks = { run: (paper: number) => (deleteFts.run(paper), deleteChunkRows.run(paper)) };
+    const vectorRow = db.prepare("SELECT rowid FROM vectors WHERE key = ?").pluck();
+    const insertFts = db.prepare("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
     const paperRow = db.prepare("SELECT rowid FROM papers WHERE id = ?").pluck();
     const insertPaper = db.prepare(
       "INSERT INTO papers (id, title, abstract, file, line, meta, content_hash) VALUES (@id, @title, @abstract, @file, @line, @meta, @contentHash)",
@@ -178,7 +192,7 @@ export class Store {
       "UPDATE papers SET title = @title, abstract = @abstract, file = @file, line = @line, meta = @meta, content_hash = @contentHash WHERE rowid = @rowid",
     );
     const insertChunk = db.prepare(
-      "INSERT INTO chunks (paper, ord, text, start, end, tokens, vector_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     const dropPaper = (rowid: number) => {
       removedLabels.push(...(chunkLabels.all(rowid) as number[]));
@@ -206,11 +220,14 @@ export class Store {
         removedLabels.push(...(chunkLabels.all(rowid) as number[]));
         deleteChunks.run(rowid);
         for (const c of chunks) {
-          addedLabels.push(Number(insertChunk.run(rowid, c.ord, c.text, c.start, c.end, c.tokens, c.key).lastInsertRowid));
+          const vector = vectorRow.get(c.key) as number;
+          const label = Number(insertChunk.run(rowid, c.ord, c.titleChars, c.start, c.end, c.tokens, vector).lastInsertRowid);
+          insertFts.run(label, c.text);
+          addedLabels.push(label);
         }
       }
       // Vectors no chunk uses any more (old model, edited text) are dropped with the change that orphaned them.
-      db.prepare("DELETE FROM vectors WHERE key NOT IN (SELECT vector_key FROM chunks)").run();
+      db.prepare("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
       failpoint("inside-transaction");
       const generation = (this.state()?.generation ?? 0) + 1;
       const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
@@ -229,11 +246,11 @@ export class Store {
   }
 
   chunksByLabel(labels: number[]): Map<number, ChunkRow> {
-    const get = this.db.prepare("SELECT rowid, paper, ord, text, start, end FROM chunks WHERE rowid = ?");
+    const get = this.db.prepare(`SELECT ${CHUNK_COLUMNS} FROM chunks c JOIN papers p ON p.rowid = c.paper WHERE c.rowid = ?`);
     const rows = new Map<number, ChunkRow>();
     for (const label of labels) {
-      const row = get.get(label) as ChunkRow | undefined;
-      if (row) rows.set(label, row);
+      const row = get.get(label) as RawChunk | undefined;
+      if (row) rows.set(label, toChunkRow(row));
     }
     return rows;
   }
@@ -251,19 +268,19 @@ export class Store {
 
   /** BM25 over chunk text (FTS5); score is -bm25, so higher is better. */
   lexical(match: string, limit: number): { chunk: ChunkRow; score: number }[] {
-    const rows = this.db
-      .prepare(
-        `SELECT c.rowid, c.paper, c.ord, c.text, c.start, c.end, -bm25(chunks_fts) AS score
-         FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
-         WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?`,
-      )
-      .all(match, limit) as (ChunkRow & { score: number })[];
-    return rows.map(({ score, ...chunk }) => ({ chunk, score }));
+    const hits = this.db
+      .prepare("SELECT rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
+      .all(match, limit) as { label: number; score: number }[];
+    const chunks = this.chunksByLabel(hits.map((h) => h.label));
+    return hits.flatMap((h) => {
+      const chunk = chunks.get(h.label);
+      return chunk ? [{ chunk, score: h.score }] : [];
+    });
   }
 
   chunkVector(label: number): Float32Array | undefined {
     const blob = this.db
-      .prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.rowid = ?")
+      .prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector WHERE c.rowid = ?")
       .pluck()
       .get(label) as Buffer | undefined;
     return blob && decodeVector(blob);
@@ -273,10 +290,11 @@ export class Store {
   paperChunks(paperRowid: number): (ChunkRow & { vector: Float32Array })[] {
     const rows = this.db
       .prepare(
-        "SELECT c.rowid, c.paper, c.ord, c.text, c.start, c.end, v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.paper = ? ORDER BY c.ord",
+        `SELECT ${CHUNK_COLUMNS}, v.data FROM chunks c JOIN papers p ON p.rowid = c.paper JOIN vectors v ON v.rowid = c.vector
+         WHERE c.paper = ? ORDER BY c.ord`,
       )
-      .all(paperRowid) as (ChunkRow & { data: Buffer })[];
-    return rows.map(({ data, ...chunk }) => ({ ...chunk, vector: decodeVector(data) }));
+      .all(paperRowid) as (RawChunk & { data: Buffer })[];
+    return rows.map(({ data, ...chunk }) => ({ ...toChunkRow(chunk), vector: decodeVector(data) }));
   }
 
   /** A paper's own vector: the normalised mean of its chunks' vectors. */
@@ -294,11 +312,11 @@ export class Store {
   /** Chunk labels and vectors, in label order (the order an HNSW rebuild adds them in). */
   *chunkVectors(labels?: number[]): Generator<{ label: number; vector: Float32Array }> {
     if (labels) {
-      const one = this.db.prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key WHERE c.rowid = ?").pluck();
+      const one = this.db.prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector WHERE c.rowid = ?").pluck();
       for (const label of labels) yield { label, vector: decodeVector(one.get(label) as Buffer) };
       return;
     }
-    const all = this.db.prepare("SELECT c.rowid AS label, v.data FROM chunks c JOIN vectors v ON v.key = c.vector_key ORDER BY c.rowid");
+    const all = this.db.prepare("SELECT c.rowid AS label, v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector ORDER BY c.rowid");
     for (const row of all.iterate() as Iterable<{ label: number; data: Buffer }>) {
       yield { label: row.label, vector: decodeVector(row.data) };
     }
