@@ -6,8 +6,11 @@ import type { ChunkParams } from "./chunk.ts";
 export const DEFAULT_CORPUS_DIR = process.env.PAPERSIFT_CORPUS ?? "corpus";
 export const DEFAULT_INDEX_DIR = process.env.PAPERSIFT_INDEX ?? "index-cache";
 
-/** Chosen by `npm run eval` (see README: quality). */
-export const DEFAULT_CHUNKING: ChunkParams = { windowTokens: 256, overlapTokens: 32 };
+/**
+ * Chosen by `npm run eval` (README: quality): with hybrid search, 256-token windows without overlap had the
+ * best title→abstract hit@1 (0.901) and MRR, tied the others on the question set, and make the fewest chunks.
+ */
+export const DEFAULT_CHUNKING: ChunkParams = { windowTokens: 256, overlapTokens: 0 };
 
 /** How long an ingest waits for another one holding the writer lock. */
 export const DEFAULT_LOCK_WAIT_MS = 60_000;

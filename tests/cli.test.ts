@@ -52,6 +52,16 @@ describe("papersift search", () => {
     }
   });
 
+  it("never downloads a model unless told to, and says how", () => {
+    const env = { PAPERSIFT_ALLOW_REMOTE: "" };
+    const hub = runCli(["search", "x", "--index", index, "--model", "Xenova/all-MiniLM-L6-v2"], { env });
+    expect(hub.status).toBe(2);
+    expect(hub.stderr).toMatch(/Xenova\/all-MiniLM-L6-v2 is not a local folder, and downloads are off\n\s+fix: set PAPERSIFT_ALLOW_REMOTE=1/);
+    const missing = runCli(["search", "x", "--index", index, "--model", "/no/such/model"], { env });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no model folder at \/no\/such\/model/);
+  });
+
   it("on a fresh clone builds the index from the corpus first, then answers", () => {
     const corpus = tempDir();
     writeTxt(path.join(corpus, "papers.txt"), bundledPapers().slice(0, 4));
