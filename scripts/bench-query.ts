@@ -112,7 +112,7 @@ for (const [name, make] of Object.entries(datasets)) {
   const exactStart = performance.now();
   for (const q of queries) exact.searchKnn(q, 10);
   const exactMs = (performance.now() - exactStart) / queries.length;
-  const sweep = [32, 64, DEFAULT_HNSW.efSearch, 512].map((ef) => {
+  const sweep = [64, 128, 256, 512].map((ef) => {
     hnsw.setEf(ef);
     let found = 0;
     const start = performance.now();
