@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFil
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { seededRandom } from "./random.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -83,13 +84,7 @@ for (const [name, r] of [["full ingest", full], ["no change", noChange], ["one p
 }
 
 // 2. Synthetic corpus: titles and abstracts recombined from the bundled ones with a fixed seed.
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(42);
 const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
 const sentences = bundled.flatMap((p) => splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)));
 const titleWords = [...new Set(bundled.flatMap((p) => p.title.split(/\s+/)))];

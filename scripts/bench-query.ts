@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import hnswlib from "hnswlib-node";
 import { ingest, openIndex } from "../src/index.ts";
 import { DEFAULT_HNSW } from "../src/store/hnsw.ts";
+import { seededRandom } from "./random.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const asJson = process.argv.includes("--json");
@@ -71,13 +72,7 @@ log(`| node --import tsx src/cli.ts search | ${cold.searchViaTsx.toFixed(2)} |`)
 //    neighbour is barely nearer than a random point), which no graph index navigates well;
 //  - vectors near a 32-dimensional subspace (random low-rank map plus a little noise), the shape real sentence
 //    embeddings have (they concentrate near a low-dimensional manifold).
-let seed = 7;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const random = seededRandom(7);
 const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 const dims = 384;
 const normalise = (v: number[]) => {

@@ -149,9 +149,3 @@ export function meanPoolNormalised(hidden: Float32Array, offset: number, length:
   for (let d = 0; d < dims; d++) out[d] = sum[d]! / norm;
   return out;
 }
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
-  return dot;
-}

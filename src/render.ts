@@ -20,9 +20,10 @@ export function renderHits(hits: Hit[], question: string): string {
   if (!hits.length) return "no matching papers\n";
   return hits
     .map((hit, i) => {
-      const score = hit.similarity ?? hit.score;
+      // The ranking score first; in hybrid mode it differs from the cosine similarity, shown beside it.
+      const similarity = hit.similarity !== null && hit.similarity !== hit.score ? ` · similarity ${hit.similarity.toFixed(3)}` : "";
       return [
-        `${String(i + 1).padStart(2)}. ${bold(hit.title)}  ${dim(score.toFixed(3))}`,
+        `${String(i + 1).padStart(2)}. ${bold(hit.title)}  ${dim(`${hit.score.toFixed(3)}${similarity}`)}`,
         `    ${dim(`${hit.id} · ${hit.source.file}:${hit.source.line}`)}`,
         `    ${emphasise(hit.snippet, question)}`,
       ].join("\n");

@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { cosine, loadEmbedder, type Embedder } from "../src/embed.ts";
+import { loadEmbedder, type Embedder } from "../src/embed.ts";
+import { dot as cosine } from "../src/similarity.ts";
 import { DEFAULT_MODEL_DIR, describeModel } from "../src/model.ts";
 
 const Reference = z.object({

@@ -2,6 +2,7 @@
 // index (never an N×N matrix); groups then grow by average linkage along those neighbour edges, so every
 // merge keeps the mean pairwise similarity between the merged parts at or above the threshold.
 // Deterministic for one index and flags.
+import { dot } from "../similarity.ts";
 import type { Store } from "../store/store.ts";
 import { denseRanking } from "./search.ts";
 import { terms } from "./terms.ts";
@@ -29,14 +30,8 @@ export interface Clustering {
   unclustered: { id: string; title: string }[];
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-
 /** Mean cosine similarity between every member of one group and every member of the other. */
-const linkage = (a: Group, b: Group) => dotF64(a.sum, b.sum) / (a.members.length * b.members.length);
+const linkage = (a: Group, b: Group) => dot(a.sum, b.sum) / (a.members.length * b.members.length);
 
 interface Group {
   members: number[];
@@ -44,12 +39,6 @@ interface Group {
   sum: Float64Array;
   neighbours: Set<number>;
   alive: boolean;
-}
-
-function dotF64(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 export function clusterPapers(store: Store, options: ClusterOptions): Clustering {

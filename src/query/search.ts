@@ -4,6 +4,7 @@
 //   lexical — FTS5 BM25 over chunk text; a paper scores as its best chunk.
 //   hybrid  — dense similarity + 0.2 × BM25 / (best BM25 for this question).
 // The aggregation and the 0.2 weight were chosen with `npm run eval` (see README: quality).
+import { dot } from "../similarity.ts";
 import type { ChunkRow, Store } from "../store/store.ts";
 import { snippet } from "./snippet.ts";
 import { ftsQuery } from "./terms.ts";
@@ -33,12 +34,6 @@ export interface Candidate {
   paper: number;
   chunk: ChunkRow;
   similarity: number;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 /** Exact dense similarity of one paper: mean of its best chunk's cosine and its paper vector's cosine. */

@@ -45,17 +45,10 @@ export interface NewChunk {
   key: Buffer;
 }
 
-export interface PaperWrite {
-  id: string;
-  title: string;
-  abstract: string;
-  file: string;
-  line: number;
-  meta: string | null;
-  contentHash: Buffer;
+export type PaperWrite = Omit<StoredPaper, "rowid"> & {
   /** New chunks replace the paper's old ones; undefined keeps them (a metadata-only change). */
   chunks?: NewChunk[] | undefined;
-}
+};
 
 export interface Change {
   write: PaperWrite[];
