@@ -185,7 +185,7 @@ program
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    "\nScores: the cosine similarity (-1..1) of the question to the paper's best-matching chunk;\nin lexical mode, its BM25 score. A fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
+    "\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; hybrid adds up to 0.2 for matching words; lexical ranks by BM25.\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
   )
   .action(async (question: string | undefined, flags) => {
     const index = await open(flags);
