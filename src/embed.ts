@@ -116,6 +116,9 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
     await Promise.all(
       batches.map((batch) =>
         limit(async () => {
+          // onnxruntime-node runs inference synchronously and settles its promise in a microtask, so without
+          // this a long embed never returns to the event loop: Ctrl-C, timers and I/O would wait until the end.
+          await new Promise((resolve) => setImmediate(resolve));
           const vectors = await forward(batch.map((i) => inputs[i]!));
           batch.forEach((i, j) => (results[i] = vectors[j]!));
           done += batch.length;

@@ -79,6 +79,21 @@ describe("kill -9 during ingest", () => {
   }
 });
 
+describe("Ctrl-C during ingest", () => {
+  it("exits 130, releases the lock, and leaves the previous index", async () => {
+    const index = copyIndex(indexA);
+    const all = tempDir();
+    writeTxt(path.join(all, "all.txt"), bundledPapers());
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--corpus", all, "--index", index]);
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // model loading or embedding 141 chunks (> 3 s)
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(existsSync(path.join(index, LOCK_FILE))).toBe(false);
+    expect(await visiblePapers(index)).toEqual(idsA());
+  });
+});
+
 describe("damaged or stale files", () => {
   const related = (index: string) => runCli(["related", bundledPapers()[0]!.id, "--index", index, "--json"], { nodeArgs: FORBID_MODEL });
 

@@ -33,7 +33,13 @@ function tryAcquire(file: string): { lock: Lock } | { holder: number; retry?: bo
     const fd = openSync(file, "wx");
     writeSync(fd, String(process.pid));
     closeSync(fd);
-    return { lock: { release: () => rmSync(file, { force: true }) } };
+    // Also on process.exit (Ctrl-C exits with 130), so the next ingest need not take over a stale lock.
+    const release = () => {
+      rmSync(file, { force: true });
+      process.off("exit", release);
+    };
+    process.on("exit", release);
+    return { lock: { release } };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
