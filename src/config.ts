@@ -1,7 +1,7 @@
 // Defaults, and the zod schemas for options that come from users (CLI flags and library calls).
-import path from "node:path";
 import { z } from "zod";
 import type { ChunkParams } from "./chunk.ts";
+import { PapersiftError } from "./errors.ts";
 
 export const DEFAULT_CORPUS_DIR = process.env.PAPERSIFT_CORPUS ?? "corpus";
 export const DEFAULT_INDEX_DIR = process.env.PAPERSIFT_INDEX ?? "index-cache";
@@ -15,7 +15,15 @@ export const DEFAULT_CHUNKING: ChunkParams = { windowTokens: 256, overlapTokens:
 /** How long an ingest waits for another one holding the writer lock. */
 export const DEFAULT_LOCK_WAIT_MS = 60_000;
 
-export const resolveDir = (dir: string) => path.resolve(dir);
+/** Validate user options; a mistake becomes BAD_OPTION (exit 2) naming the option, never a stack trace. */
+export function parseOptions<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PapersiftError("BAD_OPTION", `${issue.path.join(".") || "option"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
 
 export const IngestOptions = z.object({
   corpus: z.string().min(1).default(DEFAULT_CORPUS_DIR),

@@ -10,7 +10,7 @@
 import { statSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { DEFAULT_INDEX_DIR } from "./config.ts";
+import { DEFAULT_INDEX_DIR, parseOptions } from "./config.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { clusterPapers, type Clustering } from "./query/clusters.ts";
@@ -76,15 +76,6 @@ export interface PapersiftIndex {
   close(): void;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new PapersiftError("BAD_OPTION", `${issue.path.join(".") || "option"}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
 export interface OpenOptions {
   /** Model folder or hub id; must be the one the index was built with. */
   model?: string | undefined;
@@ -117,7 +108,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
 
   return {
     async search(question, input) {
-      const options = parse(SearchOptions, input);
+      const options = parseOptions(SearchOptions, input);
       const query = question.replace(/\0/g, " ").trim();
       if (!query) throw new PapersiftError("EMPTY_QUESTION", "the question is empty");
       const notices: string[] = [];
@@ -133,10 +124,10 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       return { query, mode: options.mode, results: rankPapers(store, query, vector ?? null, options), notices };
     },
     related(paper, input) {
-      return relatedPapers(store, paper, parse(RelatedOptions, input).k);
+      return relatedPapers(store, paper, parseOptions(RelatedOptions, input).k);
     },
     clusters(input) {
-      return clusterPapers(store, parse(ClusterOptions, input));
+      return clusterPapers(store, parseOptions(ClusterOptions, input));
     },
     stats() {
       const s = state();

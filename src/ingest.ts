@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chunkPaper, type ChunkParams } from "./chunk.ts";
-import { IngestOptions } from "./config.ts";
+import { IngestOptions, parseOptions } from "./config.ts";
 import { readCorpus, type CorpusProblem, type Paper } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
@@ -108,7 +108,7 @@ const EMBED_STEP = 64;
 
 export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {}): Promise<IngestSummary> {
   const started = performance.now();
-  const options = IngestOptions.parse(input);
+  const options = parseOptions(IngestOptions, input);
   const progress = hooks.onProgress ?? (() => {});
   const corpus = readCorpus(options.corpus, { strict: options.strict });
   if (corpus.papers.length === 0) {

@@ -258,7 +258,7 @@ describe("hostile queries", () => {
   });
 
   it("rejects bad values with exit 2 and one line", () => {
-    for (const args of [["search", ""], ["search", "x", "-k", "-3"], ["search", "x", "-k", "1e3"], ["search", "x", "--min-score", "abc"], ["clusters", "--threshold", "7"], ["clusters", "--min-size", "0"], ["related", "x", "-k", "0"]]) {
+    for (const args of [["ingest", "--window", "64", "--overlap", "40"], ["ingest", "--window", "4096"], ["search", ""], ["search", "x", "-k", "-3"], ["search", "x", "-k", "1e3"], ["search", "x", "--min-score", "abc"], ["clusters", "--threshold", "7"], ["clusters", "--min-size", "0"], ["related", "x", "-k", "0"]]) {
       const r = k(args);
       expect(r.status, args.join(" ")).toBe(2);
       expect(r.stderr.split("\n")[0]).toMatch(/^papersift: /);
