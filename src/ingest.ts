@@ -262,7 +262,7 @@ async function apply(
   }
   hnsw ??= store.buildHnsw(ctx.model.dims, params, chunkCount);
   failpoint("after-commit");
-  store.persistHnsw(hnsw, generation, { writer: true });
+  store.persistHnsw(hnsw, generation, chunkCount, { writer: true });
   ctx.progress({ phase: "index", done: 1, total: 1 });
   return ctx.summary(embedded, reused, chunkCount);
 }

@@ -4,7 +4,7 @@
 //   lexical — FTS5 BM25 over chunk text; a paper scores as its best chunk.
 //   hybrid  — dense similarity + 0.2 × BM25 / (best BM25 for this question).
 // The aggregation and the 0.2 weight were chosen with `npm run eval` (see README: quality).
-import { dot } from "../similarity.ts";
+import { dot, normalisedMean } from "../similarity.ts";
 import type { ChunkRow, Store } from "../store/store.ts";
 import { snippet } from "./snippet.ts";
 import { ftsQuery } from "./terms.ts";
@@ -39,17 +39,15 @@ export interface Candidate {
 /** Exact dense similarity of one paper: mean of its best chunk's cosine and its paper vector's cosine. */
 function scorePaper(store: Store, vector: Float32Array, paper: number): Candidate {
   const chunks = store.paperChunks(paper);
-  const mean = new Float32Array(vector.length);
   let best = chunks[0]!;
   let bestSim = -Infinity;
   for (const c of chunks) {
     const sim = dot(vector, c.vector);
     if (sim > bestSim) [best, bestSim] = [c, sim];
-    for (let i = 0; i < mean.length; i++) mean[i]! += c.vector[i]!;
   }
-  const norm = Math.sqrt(dot(mean, mean)) || 1;
+  const paperSim = dot(vector, normalisedMean(chunks.map((c) => c.vector), vector.length));
   const { vector: _, ...chunk } = best;
-  return { paper, chunk, similarity: (bestSim + dot(vector, mean) / norm) / 2 };
+  return { paper, chunk, similarity: (bestSim + paperSim) / 2 };
 }
 
 /**
@@ -57,10 +55,7 @@ function scorePaper(store: Store, vector: Float32Array, paper: number): Candidat
  * enough distinct papers survive), then scored exactly.
  */
 export function denseRanking(store: Store, vector: Float32Array, papers: number, exclude?: number): Candidate[] {
-  const live = store.counts().chunks;
-  const fetch = Math.min(live, Math.max(papers * 4, 40));
-  if (fetch === 0) return [];
-  const { neighbors } = store.hnsw().searchKnn(Array.from(vector), fetch);
+  const neighbors = store.nearestChunks(vector, Math.max(papers * 4, 40));
   const paperIds = new Set<number>();
   for (const chunk of store.chunksByLabel(neighbors).values()) if (chunk.paper !== exclude) paperIds.add(chunk.paper);
   return [...paperIds].map((p) => scorePaper(store, vector, p)).sort(bySimilarity);

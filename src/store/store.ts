@@ -10,6 +10,7 @@ import { PapersiftError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
 import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswParams } from "./hnsw.ts";
 import { migrate } from "./schema.ts";
+import { normalisedMean } from "../similarity.ts";
 import { decodeVector, encodeVector } from "./vectors.ts";
 
 export const DB_FILE = "papersift.db";
@@ -83,7 +84,8 @@ export class Store {
   readonly dir: string;
   readonly dbFile: string;
   readonly db: Database.Database;
-  private index: { generation: number; hnsw: Hnsw } | null = null;
+  /** The HNSW index loaded for a generation, with that generation's chunk count. */
+  private index: { generation: number; hnsw: Hnsw; chunks: number } | null = null;
 
   private constructor(dir: string, db: Database.Database) {
     this.dir = dir;
@@ -174,7 +176,7 @@ export class Store {
     const chunkLabels = db.prepare("SELECT rowid FROM chunks WHERE paper = ?").pluck();
     const deleteFts = db.prepare("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE paper = ?)");
     const deleteChunkRows = db.prepare("DELETE FROM chunks WHERE paper = ?");
-    const deleteChunks = { run: (paper: number) => (deleteFts.run(paper), deleteChunkRows.run(paper)) };
+    const deletePaper = db.prepare("DELETE FROM papers WHERE rowid = ?");
     const vectorRow = db.prepare("SELECT rowid FROM vectors WHERE key = ?").pluck();
     const insertFts = db.prepare("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
     const paperRow = db.prepare("SELECT rowid FROM papers WHERE id = ?").pluck();
@@ -187,10 +189,14 @@ export class Store {
     const insertChunk = db.prepare(
       "INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
+    const dropChunks = (paper: number) => {
+      removedLabels.push(...(chunkLabels.all(paper) as number[]));
+      deleteFts.run(paper);
+      deleteChunkRows.run(paper);
+    };
     const dropPaper = (rowid: number) => {
-      removedLabels.push(...(chunkLabels.all(rowid) as number[]));
-      deleteChunks.run(rowid);
-      db.prepare("DELETE FROM papers WHERE rowid = ?").run(rowid);
+      dropChunks(rowid);
+      deletePaper.run(rowid);
     };
 
     const generation = db.transaction(() => {
@@ -210,8 +216,7 @@ export class Store {
           updatePaper.run({ ...fields, rowid });
         }
         if (!chunks) continue;
-        removedLabels.push(...(chunkLabels.all(rowid) as number[]));
-        deleteChunks.run(rowid);
+        dropChunks(rowid);
         for (const c of chunks) {
           const vector = vectorRow.get(c.key) as number;
           const label = Number(insertChunk.run(rowid, c.ord, c.titleChars, c.start, c.end, c.tokens, vector).lastInsertRowid);
@@ -293,13 +298,7 @@ export class Store {
   /** A paper's own vector: the normalised mean of its chunks' vectors. */
   paperVector(paperRowid: number): Float32Array {
     const vectors = this.paperChunks(paperRowid).map((c) => c.vector);
-    const out = new Float32Array(vectors[0]?.length ?? 0);
-    for (const v of vectors) for (let i = 0; i < v.length; i++) out[i]! += v[i]!;
-    let norm = 0;
-    for (const x of out) norm += x * x;
-    norm = Math.sqrt(norm) || 1;
-    for (let i = 0; i < out.length; i++) out[i]! /= norm;
-    return out;
+    return normalisedMean(vectors, vectors[0]?.length ?? 0);
   }
 
   /** Chunk labels and vectors, in label order (the order an HNSW rebuild adds them in). */
@@ -319,20 +318,27 @@ export class Store {
    * The HNSW index of the current generation: read from its file, or rebuilt from the vectors in SQLite
    * (no model inference) when the file is missing, unreadable or does not match the store.
    */
-  hnsw(): Hnsw {
+  hnsw(): { hnsw: Hnsw; chunks: number } {
     return this.read(() => {
       const state = this.state();
       if (!state) throw new PapersiftError("INDEX_MISSING", `the index at ${this.dir} is empty`);
-      if (this.index?.generation === state.generation) return this.index.hnsw;
+      if (this.index?.generation === state.generation) return this.index;
       const chunks = this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number;
       let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw);
       if (!hnsw || !this.covers(hnsw, chunks)) {
         hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
-        this.persistHnsw(hnsw, state.generation);
+        this.persistHnsw(hnsw, state.generation, chunks);
       }
-      this.index = { generation: state.generation, hnsw };
-      return hnsw;
+      this.index = { generation: state.generation, hnsw, chunks };
+      return this.index;
     });
+  }
+
+  /** Labels of the k chunks nearest to a vector (fewer if the index holds fewer), nearest first. */
+  nearestChunks(vector: Float32Array, k: number): number[] {
+    const { hnsw, chunks } = this.hnsw();
+    const n = Math.min(k, chunks);
+    return n > 0 ? hnsw.searchKnn(Array.from(vector), n).neighbors : [];
   }
 
   /**
@@ -357,13 +363,13 @@ export class Store {
    * Write the HNSW file for a generation. The writer must succeed; for a reader it is best effort (in a
    * read-only folder it just rebuilds again next time).
    */
-  persistHnsw(hnsw: Hnsw, generation: number, options: { writer?: boolean } = {}): void {
+  persistHnsw(hnsw: Hnsw, generation: number, chunks: number, options: { writer?: boolean } = {}): void {
     try {
       writeHnsw(hnsw, this.dir, generation, options.writer === true);
     } catch (error) {
       if (options.writer) throw error;
     }
-    this.index = { generation, hnsw };
+    this.index = { generation, hnsw, chunks };
   }
 
   /** Remove every file of the index (ingest --rebuild of a corrupt store). */
