@@ -104,18 +104,30 @@ async function runIngest(flags: IngestFlags): Promise<void> {
       out(renderIngest(summary));
     }
   };
-  await once();
-  if (!flags.watch) return;
-  warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
+  if (!flags.watch) return once();
+  // Watch before the first sync starts, so an edit made while it runs is picked up right after it.
   let timer: NodeJS.Timeout | undefined;
-  let running = Promise.resolve();
-  watch(flags.corpus, { recursive: true }, () => {
+  let running: Promise<void> = Promise.resolve();
+  let failed = false;
+  const watcher = watch(flags.corpus, { recursive: true }, () => {
     clearTimeout(timer);
     // Editors write in bursts; re-sync once things are quiet.
     timer = setTimeout(() => {
-      running = running.then(once).catch((error) => report(error));
+      running = running.then(() => (failed ? undefined : once())).catch((error) => report(error));
     }, 500);
   });
+  const first = once();
+  running = first.catch(() => {});
+  try {
+    await first;
+  } catch (error) {
+    // The first sync failing is the command failing, as without --watch.
+    failed = true;
+    watcher.close();
+    clearTimeout(timer);
+    throw error;
+  }
+  warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
   await new Promise(() => {});
 }
 

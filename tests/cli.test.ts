@@ -177,6 +177,13 @@ describe("papersift ingest --watch", () => {
       child.kill("SIGINT");
     }
   });
+
+  it("exits with the first sync's error instead of watching", () => {
+    const malformed = path.join(ROOT, "tests", "fixtures", "malformed");
+    const result = runCli(["ingest", "--watch", "--strict", "--corpus", malformed, "--index", path.join(tempDir(), "idx")]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/broken\.jsonl:2: invalid JSON/);
+  });
 });
 
 describe("README", () => {
