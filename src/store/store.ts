@@ -68,6 +68,7 @@ export interface ChunkRow {
   end: number;
 }
 
+const PAPER_COLUMNS = "rowid, id, title, abstract, file, line, meta, content_hash AS contentHash";
 const CHUNK_COLUMNS = "c.rowid, c.paper, c.ord, c.title_chars AS titleChars, c.start, c.end, p.title, p.abstract";
 type RawChunk = Omit<ChunkRow, "text"> & { titleChars: number; title: string; abstract: string };
 const toChunkRow = ({ titleChars, title, abstract, ...row }: RawChunk): ChunkRow => ({
@@ -147,7 +148,7 @@ export class Store {
 
   papers(): StoredPaper[] {
     return this.db
-      .prepare("SELECT rowid, id, title, abstract, file, line, meta, content_hash AS contentHash FROM papers ORDER BY rowid")
+      .prepare(`SELECT ${PAPER_COLUMNS} FROM papers ORDER BY rowid`)
       .all() as StoredPaper[];
   }
 
@@ -260,7 +261,7 @@ export class Store {
 
   paperByRowid(rowid: number): StoredPaper {
     return this.db
-      .prepare("SELECT rowid, id, title, abstract, file, line, meta, content_hash AS contentHash FROM papers WHERE rowid = ?")
+      .prepare(`SELECT ${PAPER_COLUMNS} FROM papers WHERE rowid = ?`)
       .get(rowid) as StoredPaper;
   }
 
@@ -274,14 +275,6 @@ export class Store {
       const chunk = chunks.get(h.label);
       return chunk ? [{ chunk, score: h.score }] : [];
     });
-  }
-
-  chunkVector(label: number): Float32Array | undefined {
-    const blob = this.db
-      .prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector WHERE c.rowid = ?")
-      .pluck()
-      .get(label) as Buffer | undefined;
-    return blob && decodeVector(blob);
   }
 
   /** A paper's chunks with their vectors, in order. */
