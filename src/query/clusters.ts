@@ -92,9 +92,9 @@ export function clusterPapers(store: Store, options: ClusterOptions): Clustering
     const docFreq = new Map<string, number>();
     for (const { all } of docTerms) for (const t of all) docFreq.set(t, (docFreq.get(t) ?? 0) + 1);
 
-    const members = groups.filter((g) => g.alive && g.members.length >= options.minSize).map((g) => g.members);
-    const clustered = new Set(members.flat());
-    const clusters = members.map((group) => describe(group, vectors, papers, docTerms, docFreq));
+    const kept = groups.filter((g) => g.alive && g.members.length >= options.minSize);
+    const clustered = new Set(kept.flatMap((g) => g.members));
+    const clusters = kept.map((group) => describe(group, vectors, papers, docTerms, docFreq));
     clusters.sort((a, b) => b.size - a.size || b.cohesion - a.cohesion || a.papers[0]!.id.localeCompare(b.papers[0]!.id));
     clusters.forEach((c, i) => (c.id = i + 1));
     return {
@@ -154,15 +154,12 @@ class PairHeap {
 }
 
 function describe(
-  group: number[],
+  { members: group, sum }: Group,
   vectors: Float32Array[],
   papers: { id: string; title: string }[],
   docTerms: { title: Set<string>; all: Set<string> }[],
   docFreq: Map<string, number>,
 ): Cluster {
-  const dims = vectors[0]!.length;
-  const sum = new Float64Array(dims);
-  for (const i of group) for (let d = 0; d < dims; d++) sum[d]! += vectors[i]![d]!;
   // For unit vectors, the mean pairwise cosine is (|Σv|² − n) / (n(n − 1)): no pairwise loop needed.
   let squared = 0;
   for (const x of sum) squared += x * x;
