@@ -236,15 +236,15 @@ async function apply(
 
   ctx.progress({ phase: "write", done: 0, total: 1 });
   const previous = ctx.state;
+  const params = previous?.hnsw ?? DEFAULT_HNSW;
   const { generation, removedLabels, addedLabels } = store.apply({
     write: writes,
     remove: work.removed,
     clear: ctx.rebuild,
-    state: { model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint }, chunking: ctx.chunking, hnsw: previous?.hnsw ?? DEFAULT_HNSW },
+    state: { model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint }, chunking: ctx.chunking, hnsw: params },
   });
   ctx.progress({ phase: "index", done: 0, total: 1 });
   const chunkCount = store.counts().chunks;
-  const params = previous?.hnsw ?? DEFAULT_HNSW;
   // Incremental when the previous file is there and not too full of tombstones; otherwise a compact rebuild.
   const old = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims
     ? readHnsw(hnswFile(store.dir, previous.generation), ctx.model.dims, params)
