@@ -76,7 +76,7 @@ log(`| node --import tsx src/cli.ts search | ${cold.searchViaTsx.toFixed(2)} |`)
 //    vectors of two kinds:
 //  - the model's own embeddings of N distinct synthetic texts (two sentences of the bundled abstracts each),
 //    queried with 200 held-out texts and with the quality set's 35 questions and 71 titles. Embedding them
-//    takes ≈15 minutes the first time, so the vectors are cached in index-cache/bench/ (per model and N);
+//    takes ≈12 minutes the first time, so the vectors are cached in index-cache/bench/ (per model and N);
 //  - uniform random unit vectors: the worst case, with no neighbourhood structure at all (a query's 10th
 //    neighbour is barely nearer than a random point), which no graph index navigates well.
 // A returned neighbour counts towards recall@10 when it is no farther than the true 10th (ties count).
@@ -90,14 +90,13 @@ async function modelVectors(): Promise<Vectors> {
   const key = createHash("sha256").update(`${model.fingerprint} ${N} v1`).digest("hex").slice(0, 16);
   const file = path.join(cacheDir, `embeddings-${key}.f32`);
   const random = seededRandom(11);
-  const sentences = readCorpus(path.join(root, "corpus")).papers.flatMap((p) =>
-    splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)),
-  );
+  const papers = readCorpus(path.join(root, "corpus")).papers;
+  const sentences = papers.flatMap((p) => splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)));
   const pick = () => sentences[Math.floor(random() * sentences.length)]!;
   const texts = new Set<string>();
   while (texts.size < N + 200) texts.add(`${pick()} ${pick()}`);
   const all = [...texts];
-  const qualityQueries = [...questions, ...readCorpus(path.join(root, "corpus")).papers.map((p) => p.title)];
+  const qualityQueries = [...questions, ...papers.map((p) => p.title)];
   if (!existsSync(file)) {
     const embedder = await loadEmbedder({ batchSize: 16 });
     const out = new Float32Array(all.length * dims);
