@@ -1,9 +1,10 @@
 // The papersift command line: parses flags, calls the library, renders text or JSON. No logic of its own.
-import { watch } from "node:fs";
+import { existsSync, watch } from "node:fs";
 import { createInterface } from "node:readline";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_CHUNKING, DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, DEFAULT_LOCK_WAIT_MS } from "./config.ts";
 import { exitCodeFor, PapersiftError } from "./errors.ts";
+import { isCorruption } from "./store/store.ts";
 import {
   DEFAULT_CLUSTER_THRESHOLD,
   DEFAULT_MODE,
@@ -13,11 +14,19 @@ import {
   type IngestSummary,
   type PapersiftIndex,
 } from "./index.ts";
-import { renderClusters, renderHits, renderIngest, renderSearch, renderStats } from "./render.ts";
+import { printable, renderClusters, renderHits, renderIngest, renderSearch, renderStats } from "./render.ts";
 
 const out = (text: string) => process.stdout.write(text);
 const json = (value: unknown) => out(JSON.stringify(value) + "\n");
-const warn = (text: string) => process.stderr.write(`papersift: ${text}\n`);
+// Messages can quote corpus text (titles in "matches 3 papers"): no control characters reach the terminal.
+const warn = (text: string) => process.stderr.write(`papersift: ${printable(text)}\n`);
+// A reader that stops early (`| head -1`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+/** The command being run, for hints ("see `papersift search --help`"). */
+let command = "";
 
 function integer(name: string, min: number) {
   return (value: string) => {
@@ -94,7 +103,7 @@ async function runIngest(flags: IngestFlags): Promise<void> {
         chunking: { windowTokens: flags.window, overlapTokens: flags.overlap },
         lockWaitMs: flags.wait * 1000,
       },
-      { onProgress: progressReporter(!flags.json) },
+      { onProgress: progressReporter(!flags.json), onWait: warn },
     );
     reportCorpus(summary);
     if (flags.json) {
@@ -108,27 +117,31 @@ async function runIngest(flags: IngestFlags): Promise<void> {
   // Watch before the first sync starts, so an edit made while it runs is picked up right after it.
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
-  let failed = false;
+  let stop: (error: unknown) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  stopped.catch(() => {}); // awaited only once the first sync succeeded
+  const gone = () => new PapersiftError("CORPUS_GONE", `the corpus folder ${flags.corpus} was removed; stopped watching`);
   const watcher = watch(flags.corpus, { recursive: true }, () => {
     clearTimeout(timer);
+    if (!existsSync(flags.corpus)) return stop(gone());
     // Editors write in bursts; re-sync once things are quiet.
     timer = setTimeout(() => {
-      running = running.then(() => (failed ? undefined : once())).catch((error) => report(error));
+      running = running.then(() => once()).catch((error) => report(error));
     }, 500);
   });
-  const first = once();
-  running = first.catch(() => {});
+  // Removing the folder closes the watcher; without this the process would just fall off the event loop.
+  watcher.on("error", () => stop(gone()));
+  watcher.on("close", () => stop(gone()));
   try {
+    const first = once();
+    running = first.catch(() => {});
     await first;
-  } catch (error) {
-    // The first sync failing is the command failing, as without --watch.
-    failed = true;
+    warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
+    await stopped;
+  } finally {
     watcher.close();
     clearTimeout(timer);
-    throw error;
   }
-  warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
-  await new Promise(() => {});
 }
 
 /** Open the index; on a fresh clone, build it from the corpus first. */
@@ -145,11 +158,16 @@ async function open(flags: { index: string; corpus: string; model?: string; json
   return openIndex(flags.index, { model: flags.model });
 }
 
+/** One line of what went wrong and one of how to fix it; a stack only with PAPERSIFT_DEBUG=1. */
 function report(error: unknown): void {
   if (error instanceof PapersiftError) {
-    warn(`${error.message}\n  fix: ${error.hint}`);
+    const hint = error.code === "BAD_OPTION" && command ? `see \`papersift ${command} --help\`` : error.hint;
+    warn(`${error.message}\n  fix: ${hint}`);
+  } else if (isCorruption(error)) {
+    warn(`the index is damaged (${(error as Error).message})\n  fix: run \`papersift ingest --rebuild\``);
   } else {
-    warn(`unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    warn(`unexpected error: ${message}${process.env.PAPERSIFT_DEBUG === "1" && error instanceof Error ? `\n${error.stack}` : ""}`);
   }
 }
 
@@ -158,7 +176,10 @@ const program = new Command("papersift")
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(`papersift: ${text.replace(/^error: /, "")}`) });
+  .configureOutput({ outputError: (text, write) => write(`papersift: ${text.replace(/^error: /, "")}`) })
+  .hook("preAction", (_, action) => {
+    command = action.name();
+  });
 
 const indexOption = () => new Option("--index <dir>", "index folder (env PAPERSIFT_INDEX)").default(DEFAULT_INDEX_DIR);
 const corpusOption = () => new Option("--corpus <dir>", "corpus folder (env PAPERSIFT_CORPUS)").default(DEFAULT_CORPUS_DIR);
@@ -209,9 +230,16 @@ program
         else out(renderSearch(result));
       };
       if (flags.stdin) {
+        // One answer per input line, in order: a line that is not a question (blank, only NULs, a bad
+        // request) gets an empty result with an error, and the batch goes on.
         for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-          if (!line.trim()) continue;
-          await ask(line);
+          try {
+            await ask(line);
+          } catch (error) {
+            if (!(error instanceof PapersiftError && error.kind === "input")) throw error;
+            if (flags.json) json({ query: line, mode: flags.mode, results: [], error: { code: error.code, message: error.message } });
+            else out(`papersift: ${printable(error.message)}\n`);
+          }
           if (!flags.json) out("\n");
         }
       } else {
@@ -236,7 +264,7 @@ program
     try {
       const result = index.related(paper, { k: flags.k });
       if (flags.json) json(result);
-      else out(`related to ${result.paper.title} [${result.paper.id}]\n\n${renderHits(result.results, "")}`);
+      else out(`related to ${printable(result.paper.title)} [${printable(result.paper.id)}]\n\n${renderHits(result.results, "")}`);
     } finally {
       index.close();
     }

@@ -15,13 +15,51 @@ export const DEFAULT_CHUNKING: ChunkParams = { windowTokens: 256, overlapTokens:
 /** How long an ingest waits for another one holding the writer lock. */
 export const DEFAULT_LOCK_WAIT_MS = 60_000;
 
+/** How each option is named where the user typed it (the CLI flag), rather than its path in the schema. */
+const OPTION_NAMES: Record<string, string> = {
+  corpus: "--corpus",
+  index: "--index",
+  model: "--model",
+  chunking: "--window/--overlap",
+  windowTokens: "--window",
+  overlapTokens: "--overlap",
+  lockWaitMs: "--wait",
+  k: "-k",
+  mode: "--mode",
+  minScore: "--min-score",
+  threshold: "--threshold",
+  minSize: "--min-size",
+  neighbors: "neighbors",
+};
+
+const EXPECTED = { number: "a number", int: "a whole number", boolean: "true or false" };
+
+/** One zod issue in the user's words: "--window is too large (at most 512)", "-k is missing". */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const key = String(issue.path[issue.path.length - 1] ?? "");
+  const name = OPTION_NAMES[key] ?? (key || "option");
+  let given: unknown = input;
+  for (const part of issue.path) given = (given as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
+  switch (issue.code) {
+    case "invalid_type":
+      return given === undefined ? `${name} is missing` : `${name} must be ${(EXPECTED as Record<string, string>)[issue.expected] ?? `a ${issue.expected}`}`;
+    case "too_big":
+      return `${name} is too large (at most ${String(issue.maximum)})`;
+    case "too_small":
+      return typeof given === "string" ? `${name} must not be empty` : `${name} is too small (at least ${String(issue.minimum)})`;
+    case "invalid_value":
+      return `${name} must be one of ${issue.values.map(String).join(", ")}`;
+    case "unrecognized_keys":
+      return `unknown option ${issue.keys.join(", ")}`;
+    default:
+      return issue.message.includes(" ") && !/^(Invalid|Expected)/.test(issue.message) ? issue.message : `${name} is not valid`;
+  }
+}
+
 /** Validate user options; a mistake becomes BAD_OPTION (exit 2) naming the option, never a stack trace. */
 export function parseOptions<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new PapersiftError("BAD_OPTION", `${issue.path.join(".") || "option"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new PapersiftError("BAD_OPTION", describeIssue(parsed.error.issues[0]!, value ?? {}));
   return parsed.data;
 }
 
@@ -37,7 +75,7 @@ export const IngestOptions = z.object({
       windowTokens: z.number().int().min(32).max(512),
       overlapTokens: z.number().int().min(0),
     })
-    .refine((c) => c.overlapTokens < c.windowTokens / 2, "overlap must be under half the window")
+    .refine((c) => c.overlapTokens < c.windowTokens / 2, "--overlap must be under half of --window")
     .default(DEFAULT_CHUNKING),
   lockWaitMs: z.number().int().nonnegative().default(DEFAULT_LOCK_WAIT_MS),
 });

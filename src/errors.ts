@@ -7,11 +7,16 @@ const catalogue = {
   MODEL_NOT_FOUND: { kind: "input", hint: "pass --model a folder in transformers.js layout (config.json, tokenizer.json, onnx/model_quantized.onnx)" },
   MODEL_REMOTE_DISABLED: { kind: "input", hint: "set PAPERSIFT_ALLOW_REMOTE=1 to let papersift download it, or pass --model a local folder" },
   MODEL_LOAD_FAILED: { kind: "failure", hint: "check that the model folder is complete; `git checkout models/` restores the bundled one" },
-  BAD_OPTION: { kind: "input", hint: "see `papersift <command> --help`" },
+  BAD_OPTION: { kind: "input", hint: "see `papersift --help`" },
   EMPTY_QUESTION: { kind: "input", hint: "ask a question, e.g. papersift search \"diffusion models for images\"" },
   CORPUS_NOT_FOUND: { kind: "input", hint: "pass --corpus a folder of .txt, .jsonl or .md files" },
+  CORPUS_UNREADABLE: { kind: "failure", hint: "check the folder's permissions (papersift only needs to read it)" },
+  CORPUS_GONE: { kind: "failure", hint: "restore the folder, then run `papersift ingest --watch` again" },
   CORPUS_EMPTY: { kind: "input", hint: "add paper files (.txt, .jsonl/.ndjson, .md) to the corpus folder" },
   CORPUS_MALFORMED: { kind: "input", hint: "fix the entry, or drop --strict to skip malformed entries with a warning" },
+  INDEX_IN_CORPUS: { kind: "input", hint: "put the index outside the corpus folder: papersift never writes into the corpus" },
+  INDEX_NOT_A_FOLDER: { kind: "input", hint: "pass --index a folder (it is created if missing), not a file" },
+  INDEX_READ_ONLY: { kind: "failure", hint: "make the index folder writable, or pass --index a folder you can write to" },
   INDEX_MISSING: { kind: "input", hint: "run `papersift ingest` first" },
   INDEX_CORRUPT: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it from the corpus" },
   INDEX_INCOMPATIBLE: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it with this version" },
@@ -27,11 +32,11 @@ export class PapersiftError extends Error {
   readonly hint: string;
   readonly kind: ErrorKind;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
     super(message, options);
     this.name = "PapersiftError";
     this.code = code;
-    this.hint = catalogue[code].hint;
+    this.hint = options?.hint ?? catalogue[code].hint;
     this.kind = catalogue[code].kind;
   }
 }

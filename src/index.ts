@@ -33,7 +33,7 @@ export const DEFAULT_MODE: SearchMode = "hybrid";
  */
 export const DEFAULT_CLUSTER_THRESHOLD = 0.6;
 
-const K = z.number({ error: "k must be a number" }).int("k must be a whole number").min(1, "k must be at least 1").max(1_000_000, "k must be at most 1000000");
+const K = z.number().int().min(1).max(1_000_000);
 
 export const SearchOptions = z.object({
   k: K.default(10),

@@ -1,18 +1,18 @@
 // Ingest = plan (pure: what changed between the corpus and the store) then apply (embed only chunks whose
 // content key has no vector yet, write one transaction, update the HNSW cache).
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { chunkPaper, type ChunkParams } from "./chunk.ts";
-import { IngestOptions, parseOptions } from "./config.ts";
-import { readCorpus, type CorpusProblem, type Paper } from "./corpus/index.ts";
+import { DEFAULT_INDEX_DIR, IngestOptions, parseOptions } from "./config.ts";
+import { isUnder, readCorpus, type CorpusProblem, type Paper } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
 import { resolveModel, type ModelInfo } from "./model.ts";
 import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw, removeStaleHnswFiles } from "./store/hnsw.ts";
 import { acquireLock } from "./store/lock.ts";
-import { Store, type NewChunk, type PaperWrite, type StoredPaper, type StoreState } from "./store/store.ts";
+import { isCorruption, prepareIndexDir, Store, type NewChunk, type PaperWrite, type StoredPaper, type StoreState } from "./store/store.ts";
 import { contentKey } from "./store/vectors.ts";
 
 export interface Plan {
@@ -51,6 +51,8 @@ export interface IngestSummary {
 
 export interface IngestHooks {
   onProgress?: (progress: IngestProgress) => void;
+  /** Told at once when the ingest has to wait for another one holding the writer lock. */
+  onWait?: (message: string) => void;
   /** Reuse an Embedder the caller already loaded (the model is loaded once per process). */
   embedder?: Embedder;
 }
@@ -60,6 +62,15 @@ export function contentHash(paper: Pick<Paper, "title" | "abstract">): Buffer {
 }
 
 const metaJson = (paper: Paper) => (paper.meta ? JSON.stringify(paper.meta) : null);
+
+/** A stored paper as the corpus would give it (for papers of files that could not be read this time). */
+const storedPaper = (s: StoredPaper): Paper => ({
+  id: s.id,
+  title: s.title,
+  abstract: s.abstract,
+  source: { file: s.file, line: s.line },
+  ...(s.meta ? { meta: JSON.parse(s.meta) as Record<string, unknown> } : {}),
+});
 
 /** Compare the corpus with what the store holds. Pure: no I/O. */
 export function plan(papers: Paper[], stored: StoredPaper[], reason: string | null): Plan {
@@ -76,6 +87,25 @@ export function plan(papers: Paper[], stored: StoredPaper[], reason: string | nu
   }
   result.removed = stored.filter((s) => !seen.has(s.id)).map((s) => s.id);
   return result;
+}
+
+/** The path with symlinks resolved, for the part of it that exists. */
+function realPath(p: string): string {
+  let existing = path.resolve(p);
+  const rest: string[] = [];
+  while (!existsSync(existing) && path.dirname(existing) !== existing) {
+    rest.unshift(path.basename(existing));
+    existing = path.dirname(existing);
+  }
+  return path.join(realpathSync(existing), ...rest);
+}
+
+/** The corpus is never written to: an index inside it (or equal to it) is refused. */
+function refuseIndexInCorpus(corpus: string, index: string): void {
+  const [c, i] = [realPath(corpus), realPath(index)];
+  if (i === c || i.startsWith(c + path.sep)) {
+    throw new PapersiftError("INDEX_IN_CORPUS", `the index folder ${index} is inside the corpus folder ${corpus}`);
+  }
 }
 
 /** Why the store's vectors or chunks no longer fit the requested model and chunking, if they don't. */
@@ -107,12 +137,25 @@ function toWrite(paper: Paper, chunks?: NewChunk[]): PaperWrite {
 const EMBED_STEP = 64;
 
 export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {}): Promise<IngestSummary> {
+  try {
+    return await sync(input, hooks);
+  } catch (error) {
+    if (!isCorruption(error)) throw error;
+    const index = (input as { index?: string }).index ?? DEFAULT_INDEX_DIR;
+    throw new PapersiftError("INDEX_CORRUPT", `the index at ${index} is damaged (${(error as Error).message})`, { cause: error });
+  }
+}
+
+async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSummary> {
   const started = performance.now();
   const options = parseOptions(IngestOptions, input);
   const progress = hooks.onProgress ?? (() => {});
+  refuseIndexInCorpus(options.corpus, options.index);
   const corpus = readCorpus(options.corpus, { strict: options.strict });
   if (corpus.papers.length === 0) {
-    throw new PapersiftError("CORPUS_EMPTY", `no papers found in ${options.corpus}`);
+    // Nothing was read, so nothing is removed either: the index stays as it was.
+    const unreadable = corpus.unreadable.length ? ` (${corpus.unreadable.length} unreadable: ${corpus.unreadable.slice(0, 3).join(", ")})` : "";
+    throw new PapersiftError("CORPUS_EMPTY", `no papers found in ${options.corpus}${unreadable}`);
   }
   progress({ phase: "read", done: corpus.papers.length, total: corpus.papers.length });
   const resolved = hooks.embedder?.model ?? resolveModel(options);
@@ -125,23 +168,27 @@ export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {})
   const model: ModelInfo = "remoteId" in resolved ? (await getEmbedder()).model : resolved;
 
   const indexDir = options.index;
-  if (!options.dryRun) mkdirSync(indexDir, { recursive: true });
-  const lock = options.dryRun ? null : await acquireLock(indexDir, options.lockWaitMs);
+  if (!options.dryRun) prepareIndexDir(indexDir);
+  const lock = options.dryRun ? null : await acquireLock(indexDir, options.lockWaitMs, hooks.onWait);
   try {
-    if (options.rebuild && !options.dryRun) destroyIfUnreadable(indexDir);
+    const reset = options.rebuild && !options.dryRun ? resetIfDamaged(indexDir) : null;
     const store = options.dryRun && !existsSync(path.join(indexDir, "papersift.db")) ? null : Store.open(indexDir, { create: true });
     try {
       const state = store?.state() ?? null;
       const stored = store?.papers() ?? [];
       const reason = staleReason(state, model, options.chunking);
-      const notices = [...corpus.notices, ...(reason ? [reason] : [])];
-      const work = options.rebuild ? plan(corpus.papers, [], "--rebuild") : plan(corpus.papers, stored, reason);
+      const notices = [...corpus.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
+      // An ingest never deletes what it could not read: papers of unreadable files stay as they were.
+      const read = new Set(corpus.papers.map((p) => p.id));
+      const carried = stored.filter((s) => !read.has(s.id) && isUnder(corpus.unreadable, s.file)).map(storedPaper);
+      const papers = [...corpus.papers, ...carried];
+      const work = options.rebuild ? plan(papers, [], "--rebuild") : plan(papers, stored, reason);
       if (options.rebuild) {
-        const kept = new Set(corpus.papers.map((p) => p.id));
+        const kept = new Set(papers.map((p) => p.id));
         work.removed = stored.filter((s) => !kept.has(s.id)).map((s) => s.id);
       }
       const summary = (embedded: number, reused: number, chunks: number): IngestSummary => ({
-        papers: corpus.papers.length,
+        papers: papers.length,
         chunks,
         added: work.added.length,
         updated: work.changed.length + work.moved.length,
@@ -177,17 +224,37 @@ export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {})
   }
 }
 
-/** --rebuild must work even when the store cannot be opened at all (corrupt, or from another version). */
-function destroyIfUnreadable(dir: string): void {
+/**
+ * --rebuild must work from any state of the index folder. A store that opens and passes SQLite's quick_check
+ * is rebuilt in place. Otherwise the damaged file is moved aside, a fresh store is started, and every vector
+ * that can still be read is carried over (they are content-addressed, so unchanged text is not re-embedded).
+ */
+function resetIfDamaged(dir: string): string | null {
+  let problem: string;
   try {
-    Store.open(dir, { create: true }).close();
+    const store = Store.open(dir, { create: true });
+    try {
+      const check = store.db.pragma("quick_check", { simple: true }) as string;
+      if (check === "ok") return null;
+      problem = check;
+    } finally {
+      store.close();
+    }
   } catch (error) {
-    if (error instanceof PapersiftError && (error.code === "INDEX_CORRUPT" || error.code === "INDEX_INCOMPATIBLE")) {
-      Store.destroy(dir);
-    } else {
+    if (!(error instanceof PapersiftError && (error.code === "INDEX_CORRUPT" || error.code === "INDEX_INCOMPATIBLE")) && !isCorruption(error)) {
       throw error;
     }
+    problem = (error as Error).message;
   }
+  const vectors = Store.salvageVectors(dir);
+  const aside = Store.moveAside(dir);
+  const store = Store.open(dir, { create: true });
+  try {
+    store.putVectors(vectors);
+  } finally {
+    store.close();
+  }
+  return `the index was damaged (${problem.split("\n")[0]}): moved it aside to ${aside} and started over; ${vectors.length} stored vectors were salvaged, so their text is not embedded again`;
 }
 
 async function apply(
@@ -247,7 +314,7 @@ async function apply(
   const chunkCount = store.counts().chunks;
   // Incremental when the previous file is there and not too full of tombstones; otherwise a compact rebuild.
   const old = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims
-    ? readHnsw(hnswFile(store.dir, previous.generation), ctx.model.dims, params)
+    ? readHnsw(hnswFile(store.dir, previous.generation), ctx.model.dims, params, store.hnswDigest(previous.generation))
     : null;
   let hnsw = null;
   const total = (old?.getCurrentCount() ?? 0) + addedLabels.length;

@@ -3,6 +3,14 @@ import type { IngestSummary } from "./ingest.ts";
 import type { Clustering, Hit, SearchResult, Stats } from "./index.ts";
 import { terms } from "./query/terms.ts";
 
+/**
+ * Corpus text as it may be shown on a terminal: control characters (escape sequences that could clear the
+ * screen or retitle the window) and bidirectional overrides removed. Newlines stay.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "");
+}
+
 const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const bold = (s: string) => (useColor() ? `\x1b[1m${s}\x1b[22m` : s);
 const dim = (s: string) => (useColor() ? `\x1b[2m${s}\x1b[22m` : s);
@@ -23,9 +31,9 @@ export function renderHits(hits: Hit[], question: string): string {
       // The ranking score first; in hybrid mode it differs from the cosine similarity, shown beside it.
       const similarity = hit.similarity !== null && hit.similarity !== hit.score ? ` · similarity ${hit.similarity.toFixed(3)}` : "";
       return [
-        `${String(i + 1).padStart(2)}. ${bold(hit.title)}  ${dim(`${hit.score.toFixed(3)}${similarity}`)}`,
-        `    ${dim(`${hit.id} · ${hit.source.file}:${hit.source.line}`)}`,
-        `    ${emphasise(hit.snippet, question)}`,
+        `${String(i + 1).padStart(2)}. ${bold(printable(hit.title))}  ${dim(`${hit.score.toFixed(3)}${similarity}`)}`,
+        `    ${dim(printable(`${hit.id} · ${hit.source.file}:${hit.source.line}`))}`,
+        `    ${emphasise(printable(hit.snippet), question)}`,
       ].join("\n");
     })
     .join("\n\n") + "\n";
@@ -48,13 +56,15 @@ export function renderIngest(s: IngestSummary): string {
   );
 }
 
+const paperLine = (p: { id: string; title: string }) => `  ${printable(p.title)} ${dim(`[${printable(p.id)}]`)}`;
+
 export function renderClusters(c: Clustering): string {
   const blocks = c.clusters.map((cluster) => {
-    const head = `${bold(`Cluster ${cluster.id}`)}: ${cluster.label} ${dim(`(${cluster.size} papers, cohesion ${cluster.cohesion.toFixed(2)})`)}`;
-    return [head, ...cluster.papers.map((p) => `  ${p.title} ${dim(`[${p.id}]`)}`)].join("\n");
+    const head = `${bold(`Cluster ${cluster.id}`)}: ${printable(cluster.label)} ${dim(`(${cluster.size} papers, cohesion ${cluster.cohesion.toFixed(2)})`)}`;
+    return [head, ...cluster.papers.map(paperLine)].join("\n");
   });
   const rest = c.unclustered.length
-    ? `${bold(`Unclustered (${c.unclustered.length})`)}\n${c.unclustered.map((p) => `  ${p.title} ${dim(`[${p.id}]`)}`).join("\n")}`
+    ? `${bold(`Unclustered (${c.unclustered.length})`)}\n${c.unclustered.map(paperLine).join("\n")}`
     : "";
   return [`${c.clusters.length} clusters at similarity ≥ ${c.threshold}`, ...blocks, rest].filter(Boolean).join("\n\n") + "\n";
 }

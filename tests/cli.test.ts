@@ -25,14 +25,15 @@ describe("papersift search", () => {
     expect(body.results[0]!.title).toBe("Evaluating Robustness of Reward Models for Mathematical Reasoning");
   });
 
-  it("--stdin answers one JSON line per question with the model loaded once", () => {
+  it("--stdin answers one JSON line per input line, in order, with the model loaded once", () => {
     const r = runCli(["search", "--stdin", "--json", "-k", "2", "--index", index], {
       input: "scaling laws for reward model overoptimization\n\ndiffusion models and human feedback\n",
     });
     expect(r.status).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => parse(l) as { query: string; results: unknown[] });
-    expect(lines.map((l) => l.query)).toEqual(["scaling laws for reward model overoptimization", "diffusion models and human feedback"]);
-    expect(lines.every((l) => l.results.length === 2)).toBe(true);
+    const lines = r.stdout.trim().split("\n").map((l) => parse(l) as { query: string; results: unknown[]; error?: { code: string } });
+    expect(lines.map((l) => l.query)).toEqual(["scaling laws for reward model overoptimization", "", "diffusion models and human feedback"]);
+    expect(lines.map((l) => l.results.length)).toEqual([2, 0, 2]);
+    expect(lines.map((l) => l.error?.code)).toEqual([undefined, "EMPTY_QUESTION", undefined]);
   });
 
   it("renders a readable list with the matching words emphasised", () => {

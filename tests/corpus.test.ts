@@ -128,14 +128,22 @@ describe("malformed input", () => {
     }
   });
 
-  it("keeps the first of two papers with the same title and says where both are", () => {
+  it("keeps two papers that share a title, each with its own id that does not depend on file order", () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, "a.md"), "# Same Title\n\nFirst abstract.");
     writeFileSync(path.join(dir, "b.md"), "# same title\n\nSecond abstract.");
     const { papers, notices } = readCorpus(dir);
-    expect(papers).toHaveLength(1);
-    expect(papers[0]!.abstract).toBe("First abstract.");
-    expect(notices[0]).toMatch(/duplicate title .* at b\.md:1: kept the one at a\.md:1/);
+    expect(papers.map((p) => p.abstract)).toEqual(["First abstract.", "Second abstract."]);
+    expect(papers[0]!.id).toMatch(/^same-title-[0-9a-f]{8}$/);
+    expect(papers[1]!.id).toMatch(/^same-title-[0-9a-f]{8}$/);
+    expect(papers[0]!.id).not.toBe(papers[1]!.id);
+    expect(notices).toEqual([]);
+    // The same two files under swapped names: each paper keeps its id.
+    const swapped = tempDir();
+    writeFileSync(path.join(swapped, "b.md"), "# Same Title\n\nFirst abstract.");
+    writeFileSync(path.join(swapped, "a.md"), "# same title\n\nSecond abstract.");
+    const again = readCorpus(swapped).papers;
+    expect(Object.fromEntries(again.map((p) => [p.abstract, p.id]))).toEqual(Object.fromEntries(papers.map((p) => [p.abstract, p.id])));
   });
 
   it("skips binary files, flags invalid UTF-8 by line, and survives symlink loops", () => {

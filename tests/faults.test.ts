@@ -2,12 +2,13 @@
 // racing writers and readers, hostile corpora and queries. Nothing may be lost or silently wrong.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex } from "../src/index.ts";
-import { LOCK_FILE } from "../src/store/lock.ts";
+import { LOCK_FILE, processStart } from "../src/store/lock.ts";
 import { bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, tempDir, writeTxt } from "./helpers.ts";
 
 let embedder: Embedder;
@@ -84,9 +85,18 @@ describe("Ctrl-C during ingest", () => {
     const index = copyIndex(indexA);
     const all = tempDir();
     writeTxt(path.join(all, "all.txt"), bundledPapers());
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--corpus", all, "--index", index]);
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--corpus", all, "--index", index], {
+      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-first-embed-step:report" },
+    });
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // model loading or embedding 141 chunks (> 3 s)
+    // Interrupt mid-embedding: once the child says it got there, never after a fixed time (issue 9).
+    await new Promise<void>((resolve) => {
+      let stderr = "";
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("failpoint after-first-embed-step")) resolve();
+      });
+    });
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(existsSync(path.join(index, LOCK_FILE))).toBe(false);
@@ -173,7 +183,8 @@ describe("concurrency", () => {
 
   it("a lock held by a live process stops a second writer with a clear message; a dead one's is taken over", async () => {
     const index = copyIndex(indexA);
-    writeFileSync(path.join(index, LOCK_FILE), String(process.pid));
+    // This test process stands in for a live ingest: its pid with its own start time.
+    writeFileSync(path.join(index, LOCK_FILE), JSON.stringify({ pid: process.pid, start: processStart("self"), host: hostname(), tool: "papersift" }));
     const blocked = runCli(["ingest", "--corpus", corpusA, "--index", index, "--wait", "0"], { nodeArgs: FORBID_MODEL });
     expect(blocked.status).toBe(1);
     expect(blocked.stderr).toMatch(new RegExp(`another ingest \\(pid ${process.pid}\\) is writing`));
@@ -219,20 +230,20 @@ describe("hostile corpus", () => {
     const huge = Array.from({ length: 66_000 }, (_, i) => `Reward shaping variant ${i} changes the optimal policy unless potential-based.`).join(" ");
     writeFileSync(path.join(corpus, "huge.jsonl"), JSON.stringify({ id: "huge", title: "A Five Megabyte Abstract", abstract: huge }) + "\n");
     writeFileSync(path.join(corpus, "long-title.md"), `# ${"Very ".repeat(2_000)}Long Title\n\nA short abstract.\n`);
-    writeFileSync(path.join(corpus, "dups.jsonl"), Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: `dup-${i}`, title: "Same Title", abstract: `Copy ${i}.` })).join("\n"));
+    writeFileSync(path.join(corpus, "dups.jsonl"), Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: `dup-${i % 20}`, title: "Same Title", abstract: `Copy ${i}.` })).join("\n"));
     mkdirSync(path.join(corpus, "sub"));
     symlinkSync(corpus, path.join(corpus, "sub", "loop"));
 
     const started = performance.now();
     const summary = await ingest({ corpus, index: tempDir() }, { embedder });
     expect(performance.now() - started).toBeLessThan(60_000);
-    expect(summary.papers).toBe(2 + 1 + 1 + 1 + 1 + 1); // good ×2, latin1, nested neighbour, huge, long title, first dup
+    expect(summary.papers).toBe(2 + 1 + 1 + 1 + 1 + 20); // good ×2, latin1, nested neighbour, huge, long title, 20 distinct dup ids
     const problems = summary.problems.map((p) => `${p.file}:${p.line}`);
     expect(problems).toEqual(expect.arrayContaining(["junk.txt:1", "latin1.md:1", "nested.jsonl:1", "empty.md:1"]));
     const notices = summary.notices.join("\n");
     expect(notices).toMatch(/huge\.jsonl:1: abstract of \d{7} characters cut to 100000/);
     expect(notices).toMatch(/long-title\.md:1: title of \d+ characters cut to 1000/);
-    expect(summary.notices.filter((n) => n.startsWith("duplicate title"))).toHaveLength(999);
+    expect(summary.notices.filter((n) => /^duplicate id dup-\d+ at dups\.jsonl:\d+: kept the one at dups\.jsonl:\d+$/.test(n))).toHaveLength(980);
     expect(notices).toMatch(/symlink loop/);
 
     const ids = (await ingest({ corpus, index: tempDir(), dryRun: true }, { embedder })).plan.added;

@@ -1,4 +1,5 @@
 // The Paper every corpus reader produces, and the text clean-up they all share.
+import { createHash } from "node:crypto";
 
 export interface SourceLocation {
   /** Path relative to the corpus folder, with forward slashes. */
@@ -36,16 +37,25 @@ export function cleanText(text: string): string {
   return text.replace(/^\uFEFF/, "").normalize("NFC").replace(/\s+/g, " ").trim();
 }
 
+/**
+ * A readable, Unicode-aware slug of a title: letters and digits of any script, lower-cased, joined by "-".
+ * Empty when the title has none (only symbols).
+ */
 export function slugify(title: string): string {
-  const slug = title
+  return title
     .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/\p{M}/gu, "")
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
+    .normalize("NFC")
+    .replace(/[^\p{L}\p{N}]+/gu, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 80)
     .replace(/-+$/, "");
-  return slug || "untitled";
+}
+
+/** Short content hash of a paper: the same title and abstract always give the same suffix. */
+export function contentSuffix(title: string, abstract: string, length = 8): string {
+  return createHash("sha256").update(title).update("\0").update(abstract).digest("hex").slice(0, length);
 }
 
 /** Longest title or abstract accepted; larger ones are cut here so one entry cannot blow up the index. */

@@ -1,7 +1,8 @@
 // Plain-text corpus files, as the bundled abstracts file is laid out: a title line, a blank line, the
-// abstract paragraph, repeated. Page boilerplate ("Subscribe", dates, banners) sits before and between
-// entries, so a title is recognised by what follows it: a one-line paragraph followed by a paragraph that
-// reads like an abstract. A long paragraph right after an abstract continues it (multi-paragraph abstracts).
+// abstract paragraph, repeated. Page boilerplate ("Subscribe", dates, banners) may sit before the first
+// entry and is skipped. After the first entry the file must alternate title and abstract: a paragraph that
+// does not fit (an abstract with no title line, a title run into its abstract, a title with no abstract) is
+// reported with its line and skipped, never merged into a neighbour (issue 9).
 import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
 
 interface Paragraph {
@@ -10,8 +11,10 @@ interface Paragraph {
   words: number;
 }
 
-/** An abstract has at least this many words; boilerplate paragraphs are shorter. */
-const MIN_ABSTRACT_WORDS = 25;
+/** The first entry needs an abstract of at least this many words, so a banner pair is not taken for one. */
+const MIN_FIRST_ABSTRACT_WORDS = 25;
+/** A title is one line of at most this many words; a longer line is an abstract. */
+const MAX_TITLE_WORDS = 40;
 
 function paragraphs(text: string): Paragraph[] {
   const result: Paragraph[] = [];
@@ -32,30 +35,46 @@ function paragraphs(text: string): Paragraph[] {
   return result;
 }
 
-export function readTxt(
-  text: string,
-  file: string,
-): ReadResult {
+const isTitle = (p: Paragraph) => p.lines.length === 1 && p.words <= MAX_TITLE_WORDS;
+
+/** Reads as prose: long, wrapped over lines, or ending a sentence. A bare "Subscribe" does not. */
+const isAbstract = (p: Paragraph, title: Paragraph) =>
+  p.words >= MIN_FIRST_ABSTRACT_WORDS || p.lines.length > 1 || (/[.!?…)\]"”']$/.test(p.lines[p.lines.length - 1]!) && p.words > 1 && !isTitleOnly(p, title));
+
+/** A one-line paragraph no longer than the title before it is more likely the next title than an abstract. */
+const isTitleOnly = (p: Paragraph, title: Paragraph) => p.lines.length === 1 && p.words <= title.words && !/[.]$/.test(p.lines[0]!);
+
+export function readTxt(text: string, file: string): ReadResult {
   const paras = paragraphs(text);
   const entries: RawEntry[] = [];
   const problems: CorpusProblem[] = [];
-  const isAbstract = (p: Paragraph | undefined) => p !== undefined && p.words >= MIN_ABSTRACT_WORDS;
-  let previousWasAbstract = false;
-  for (let i = 0; i < paras.length; i++) {
+  const problem = (p: Paragraph, message: string) => problems.push({ file, line: p.line, message });
+
+  // Boilerplate before the first entry: skipped, unless it is an abstract that lost its title.
+  let i = paras.findIndex(
+    (p, j) => isTitle(p) && paras[j + 1] !== undefined && paras[j + 1]!.words >= MIN_FIRST_ABSTRACT_WORDS && paras[j + 1]!.words > 2 * p.words,
+  );
+  if (i < 0) i = paras.length;
+  for (const p of paras.slice(0, i)) {
+    if (!isTitle(p)) problem(p, "a paragraph that looks like an abstract has no title line before it; skipped");
+  }
+  while (i < paras.length) {
     const para = paras[i]!;
     const next = paras[i + 1];
-    if (para.lines.length === 1 && isAbstract(next) && next!.words > 2 * para.words) {
-      entries.push({ title: para.lines[0]!, abstract: next!.lines.join(" "), source: { file, line: para.line } });
+    if (!isTitle(para)) {
+      problem(
+        para,
+        para.lines.length > 1 && para.lines[0]!.split(/\s+/).length <= MAX_TITLE_WORDS
+          ? "expected a title line, then a blank line, then the abstract; this paragraph has no title line before it (or its title has no blank line after it); skipped"
+          : "a paragraph that looks like an abstract has no title line before it; skipped",
+      );
       i++;
-      previousWasAbstract = true;
-    } else if (isAbstract(para) && previousWasAbstract) {
-      const last = entries[entries.length - 1]!;
-      last.abstract += "\n\n" + para.lines.join(" ");
+    } else if (next && isAbstract(next, para)) {
+      entries.push({ title: para.lines[0]!, abstract: next.lines.join(" "), source: { file, line: para.line } });
+      i += 2;
     } else {
-      if (isAbstract(para)) {
-        problems.push({ file, line: para.line, message: "a paragraph that looks like an abstract has no title line before it" });
-      }
-      previousWasAbstract = false;
+      problem(para, `title "${para.lines[0]!.slice(0, 60)}" has no abstract after it; skipped`);
+      i++;
     }
   }
   return { entries, problems };

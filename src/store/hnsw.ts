@@ -1,7 +1,8 @@
 // The HNSW file is a derived cache of the vectors in SQLite. Its name carries the store generation it was
 // built for (vectors-<generation>.hnsw), so a file from an older ingest is never mistaken for the current
 // one, and writing it is a single rename of a finished temp file.
-import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
 import { failpoint } from "../failpoint.ts";
@@ -37,9 +38,48 @@ export function createHnsw(dims: number, params: HnswParams, capacity: number): 
   return index;
 }
 
-/** Read the file for this generation; null if it is missing or unreadable (the caller rebuilds). */
-export function readHnsw(file: string, dims: number, params: HnswParams): Hnsw | null {
-  if (!existsSync(file)) return null;
+/** What the writer recorded in SQLite about the file it wrote: checked before hnswlib may read it. */
+export interface HnswDigest {
+  size: number;
+  sha256: string;
+}
+
+const digestOf = (bytes: Buffer): HnswDigest => ({ size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
+
+/**
+ * Does the header agree with the vectors' dims and the file's size? hnswlib trusts its input: a damaged
+ * file can crash the process (SIGSEGV) rather than throw, so nothing reaches it unchecked.
+ * Header (hnswalg.h saveIndex): offsetLevel0, maxElements, count, sizeDataPerElement, labelOffset, offsetData
+ * (u64 each), maxLevel (i32), entryPoint (u32), maxM, maxM0, M (u64), mult (f64), efConstruction (u64).
+ */
+function headerFits(bytes: Buffer, dims: number): boolean {
+  const HEADER = 96;
+  if (bytes.length < HEADER) return false;
+  const u64 = (at: number) => Number(bytes.readBigUInt64LE(at));
+  const [maxElements, count, perElement, labelOffset, offsetData] = [u64(8), u64(16), u64(24), u64(32), u64(40)];
+  const maxM0 = u64(64);
+  return (
+    count <= maxElements &&
+    perElement === maxM0 * 4 + 4 + dims * 4 + 8 &&
+    labelOffset === offsetData + dims * 4 &&
+    bytes.length >= HEADER + count * (perElement + 4)
+  );
+}
+
+/**
+ * Read the file for this generation; null (the caller rebuilds from SQLite) if it is missing, or does not
+ * match the size and sha256 recorded when it was written: damaged, truncated, or some other index's file.
+ */
+export function readHnsw(file: string, dims: number, params: HnswParams, expected: HnswDigest | null): Hnsw | null {
+  if (!expected) return null;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return null;
+  }
+  const actual = digestOf(bytes);
+  if (actual.size !== expected.size || actual.sha256 !== expected.sha256 || !headerFits(bytes, dims)) return null;
   try {
     const index = new HierarchicalNSW("cosine", dims);
     index.readIndexSync(file);
@@ -61,13 +101,15 @@ export function addPoints(index: Hnsw, points: Iterable<{ label: number; vector:
  * Write atomically as vectors-<generation>.hnsw. The writer (who holds the ingest lock) also drops the files
  * of other generations; a reader that rebuilt a missing file must not, as the writer may be mid-rename.
  */
-export function writeHnsw(index: Hnsw, dir: string, generation: number, cleanUp: boolean): void {
+export function writeHnsw(index: Hnsw, dir: string, generation: number, cleanUp: boolean): HnswDigest {
   const file = hnswFile(dir, generation);
   const tmp = `${file}.tmp-${process.pid}`;
   index.writeIndexSync(tmp);
+  const digest = digestOf(readFileSync(tmp));
   failpoint("before-hnsw-rename");
   renameSync(tmp, file);
   if (cleanUp) removeStaleHnswFiles(dir, generation);
+  return digest;
 }
 
 /** Files of other generations, and temp files a killed process left behind. Only the lock holder calls this. */

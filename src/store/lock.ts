@@ -1,13 +1,34 @@
-// One writer at a time: a lock file holding the owner's pid, created with O_EXCL. A lock whose pid is no
-// longer running is stale and taken over (renamed away first, so two processes cannot both take it).
+// One writer at a time: a lock file created with O_EXCL, holding who owns it: pid, the process's start time
+// and the host. A lock is stale when its process is gone, when its pid now belongs to another process (the
+// start time differs: pids are recycled, and in a container pid 1 or our own pid are common), or when it is
+// our own pid; a stale lock is taken over (renamed away first, so two processes cannot both take it).
+// A live holder is waited for, and the wait is reported at once.
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
+import { z } from "zod";
 import { PapersiftError } from "../errors.ts";
 
 export const LOCK_FILE = "ingest.lock";
 
 export interface Lock {
   release(): void;
+  /** Set when a stale lock was taken over: what it was. */
+  tookOver: string | null;
+}
+
+const Holder = z.object({ pid: z.number().int().positive(), start: z.string().nullable(), host: z.string(), tool: z.literal("papersift") });
+type Holder = z.infer<typeof Holder>;
+
+/** The kernel's start time of a process (clock ticks since boot), or null where /proc cannot tell. */
+export function processStart(pid: number | "self"): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 22; the command name (field 2) may hold spaces and parentheses, so count from its closing one.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function isRunning(pid: number): boolean {
@@ -19,19 +40,61 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function statSafe(file: string): number {
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Why the lock no longer guards anything, or null if its holder may still be writing. */
+function staleBecause(text: string): string | null {
+  let holder: Holder | { pid: number; start?: undefined; host?: undefined };
+  try {
+    holder = Holder.parse(JSON.parse(text));
+  } catch {
+    // Written by an older papersift: just a pid.
+    const pid = Number.parseInt(text, 10);
+    if (!(pid > 0)) return "it holds no owner";
+    holder = { pid };
+  }
+  const { pid } = holder;
+  if (holder.host !== undefined && holder.host !== hostname()) return null; // another machine's: cannot check
+  if (pid === process.pid) return `it names this process (pid ${pid})`;
+  if (!isRunning(pid)) return `pid ${pid} is not running`;
+  const start = processStart(pid);
+  if (holder.start !== undefined) {
+    return holder.start !== null && start !== null && start !== holder.start ? `pid ${pid} is now another process` : null;
+  }
+  const command = commandLine(pid);
+  return command && !command.includes("papersift") ? `pid ${pid} is not a papersift ingest (${command.slice(0, 60)})` : null;
+}
+
+function describeHolder(text: string): string {
+  try {
+    const holder = Holder.parse(JSON.parse(text));
+    return `pid ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ""}`;
+  } catch {
+    return `pid ${Number.parseInt(text, 10) || "unknown"}`;
+  }
+}
+
+const modifiedAt = (file: string) => {
   try {
     return statSync(file).mtimeMs;
   } catch {
     return Date.now();
   }
-}
+};
 
-/** One attempt: the lock, or who holds it (-1: unknown, or a stale lock was just cleared: try again). */
-function tryAcquire(file: string): { lock: Lock } | { holder: number; retry?: boolean } {
+type Attempt = { lock: Lock } | { holder: string; retry?: boolean; stale?: string };
+
+function tryAcquire(file: string): Attempt {
   try {
     const fd = openSync(file, "wx");
-    writeSync(fd, String(process.pid));
+    const me: Holder = { pid: process.pid, start: processStart("self"), host: hostname(), tool: "papersift" };
+    writeSync(fd, JSON.stringify(me));
     closeSync(fd);
     // Also on process.exit (Ctrl-C exits with 130), so the next ingest need not take over a stale lock.
     const release = () => {
@@ -39,44 +102,49 @@ function tryAcquire(file: string): { lock: Lock } | { holder: number; retry?: bo
       process.off("exit", release);
     };
     process.on("exit", release);
-    return { lock: { release } };
+    return { lock: { release, tookOver: null } };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
-  let holder = Number.NaN;
+  let text: string;
   try {
-    holder = Number.parseInt(readFileSync(file, "utf8"), 10);
+    text = readFileSync(file, "utf8");
   } catch {
-    return { holder: -1 }; // released between our open and read: try again
+    return { holder: "unknown", retry: true }; // released between our open and read
   }
-  // A lock being written right now has no pid yet: only call it stale once it has sat empty a while.
-  if (Number.isNaN(holder)) {
-    if (Date.now() - statSafe(file) < 5_000) return { holder: -1 };
-  } else if (isRunning(holder)) {
-    return { holder };
-  }
+  // A lock being written right now is empty: only call it stale once it has sat empty a while.
+  if (!text.trim() && Date.now() - modifiedAt(file) < 5_000) return { holder: "unknown" };
+  const stale = staleBecause(text);
+  if (stale === null) return { holder: describeHolder(text) };
   try {
     renameSync(file, `${file}.stale-${process.pid}`);
     rmSync(`${file}.stale-${process.pid}`, { force: true });
   } catch {
     // Another process took it over first.
   }
-  return { holder: -1, retry: true };
+  return { holder: describeHolder(text), retry: true, stale };
 }
 
-/** Take the writer lock of an index folder, waiting up to waitMs for a running holder to finish. */
-export async function acquireLock(indexDir: string, waitMs: number): Promise<Lock> {
+/**
+ * Take the writer lock of an index folder, waiting up to waitMs for a live holder to finish. `onWait` hears
+ * at once that we are waiting, and for whom.
+ */
+export async function acquireLock(indexDir: string, waitMs: number, onWait?: (message: string) => void): Promise<Lock> {
   const file = path.join(indexDir, LOCK_FILE);
   const deadline = Date.now() + waitMs;
+  let tookOver: string | null = null;
+  let told = false;
   for (;;) {
     const attempt = tryAcquire(file);
-    if ("lock" in attempt) return attempt.lock;
+    if ("lock" in attempt) return { ...attempt.lock, tookOver };
+    if (attempt.stale) tookOver = `took over a stale lock on ${indexDir} (${attempt.stale})`;
     if (attempt.retry) continue;
     if (Date.now() >= deadline) {
-      throw new PapersiftError(
-        "INDEX_LOCKED",
-        `another ingest (pid ${attempt.holder > 0 ? attempt.holder : "unknown"}) is writing ${indexDir}`,
-      );
+      throw new PapersiftError("INDEX_LOCKED", `another ingest (${attempt.holder}) is writing ${indexDir}`);
+    }
+    if (!told) {
+      onWait?.(`waiting for another ingest (${attempt.holder}) writing ${indexDir}, up to ${Math.round(waitMs / 1000)} s`);
+      told = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -42,6 +42,26 @@ export const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** Every column the code reads, per table: a store missing one was written by some other build. */
+const COLUMNS: Record<string, string> = {
+  meta: "key, value",
+  papers: "rowid, id, title, abstract, file, line, meta, content_hash",
+  vectors: "rowid, key, data",
+  chunks: "rowid, paper, ord, title_chars, start, end, tokens, vector",
+  chunks_fts: "rowid, text",
+};
+
+/** Refuse (INDEX_INCOMPATIBLE) a store whose tables lack a column this papersift reads. */
+export function checkSchema(db: Database.Database, file: string): void {
+  for (const [table, columns] of Object.entries(COLUMNS)) {
+    try {
+      db.prepare(`SELECT ${columns} FROM ${table} LIMIT 0`);
+    } catch (error) {
+      throw new PapersiftError("INDEX_INCOMPATIBLE", `${file} was written by another version of papersift (${(error as Error).message})`);
+    }
+  }
+}
+
 /** Bring the schema up to date in one transaction; refuse a store written by a newer papersift. */
 export function migrate(db: Database.Database, file: string): void {
   const version = db.pragma("user_version", { simple: true }) as number;

@@ -1,15 +1,15 @@
 // The on-disk index: SQLite (papersift.db) is the source of truth for papers, chunks and vectors; the HNSW
 // file is a cache derived from it. Every change is one SQLite transaction, so a reader sees the old index
 // or the new one, never a mix. See docs/storage.md.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
 import { chunkText } from "../chunk.ts";
 import { PapersiftError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
-import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswParams } from "./hnsw.ts";
-import { migrate } from "./schema.ts";
+import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams } from "./hnsw.ts";
+import { checkSchema, migrate } from "./schema.ts";
 import { normalisedMean } from "../similarity.ts";
 import { decodeVector, encodeVector } from "./vectors.ts";
 
@@ -23,6 +23,8 @@ const StoreState = z.object({
   lastIngest: z.string(),
 });
 export type StoreState = z.infer<typeof StoreState>;
+
+const HnswDigestRow = z.object({ size: z.number().int().nonnegative(), sha256: z.string() });
 
 export interface StoredPaper {
   rowid: number;
@@ -76,7 +78,33 @@ const toChunkRow = ({ titleChars, title, abstract, ...row }: RawChunk): ChunkRow
   text: chunkText(title, titleChars, abstract, row.start, row.end),
 });
 
-function isCorruption(error: unknown): boolean {
+const isReadOnly = (error: unknown) => /^SQLITE_(READONLY|CANTOPEN)|^EACCES|^EPERM|^EROFS/.test((error as { code?: string }).code ?? "");
+
+function writable(file: string): boolean {
+  try {
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
+/** The writer's folder: created if missing; a file in its place, or no write access, is the user's to fix. */
+export function prepareIndexDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new PapersiftError("INDEX_NOT_A_FOLDER", `--index ${dir} is a file, not a folder`);
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new PapersiftError("INDEX_READ_ONLY", `cannot create the index folder ${dir} (${(error as NodeJS.ErrnoException).code})`);
+  }
+  if (!writable(dir) || !writable(path.join(dir, DB_FILE))) {
+    throw new PapersiftError("INDEX_READ_ONLY", `cannot write to the index folder ${dir} (permission denied)`);
+  }
+}
+
+export function isCorruption(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
 }
@@ -94,21 +122,37 @@ export class Store {
     this.db = db;
   }
 
-  /** Open an index folder. `create` makes the folder and an empty store; otherwise a missing one is an error. */
+  /**
+   * Open an index folder. `create` (the writer) makes the folder and an empty store, and needs write access;
+   * otherwise a missing store is an error, and a store in a folder this user cannot write is read from a
+   * snapshot in memory (SQLite cannot open a WAL database read-only in a read-only folder).
+   */
   static open(dir: string, options: { create?: boolean } = {}): Store {
     const file = path.join(dir, DB_FILE);
+    if (options.create) prepareIndexDir(dir);
+    else if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      throw new PapersiftError("INDEX_NOT_A_FOLDER", `--index ${dir} is a file, not a folder`);
+    }
     if (!existsSync(file)) {
       if (!options.create) throw new PapersiftError("INDEX_MISSING", `no index at ${dir}`);
-      mkdirSync(dir, { recursive: true });
     }
+    const readOnly = !options.create && !(writable(dir) && writable(file));
     let db: Database.Database | undefined;
     try {
-      db = new Database(file);
-      db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = NORMAL");
-      db.pragma("foreign_keys = ON");
-      db.pragma("busy_timeout = 10000");
-      migrate(db, file);
+      if (readOnly) {
+        // A snapshot, with the header's WAL flag cleared: a deserialized database cannot be in WAL mode.
+        const bytes = readFileSync(file);
+        if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
+        db = new Database(bytes, { readonly: true });
+      } else {
+        db = new Database(file);
+        db.pragma("journal_mode = WAL");
+        db.pragma("synchronous = NORMAL");
+        db.pragma("foreign_keys = ON");
+        db.pragma("busy_timeout = 10000");
+        migrate(db, file);
+      }
+      checkSchema(db, file);
       const store = new Store(dir, db);
       store.state();
       return store;
@@ -118,6 +162,7 @@ export class Store {
       if (isCorruption(error)) {
         throw new PapersiftError("INDEX_CORRUPT", `${file} is not a readable papersift index (${(error as Error).message})`, { cause: error });
       }
+      if (isReadOnly(error)) throw new PapersiftError("INDEX_READ_ONLY", `cannot write to ${file} (${(error as Error).message})`);
       throw error;
     }
   }
@@ -317,7 +362,7 @@ export class Store {
       if (!state) throw new PapersiftError("INDEX_MISSING", `the index at ${this.dir} is empty`);
       if (this.index?.generation === state.generation) return this.index;
       const chunks = this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number;
-      let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw);
+      let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw, this.hnswDigest(state.generation));
       if (!hnsw || !this.covers(hnsw, chunks)) {
         hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
         this.persistHnsw(hnsw, state.generation, chunks);
@@ -352,24 +397,64 @@ export class Store {
     return hnsw;
   }
 
+  /** Size and sha256 of the HNSW file written for a generation, as recorded by whoever wrote it. */
+  hnswDigest(generation: number): HnswDigest | null {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(`hnsw-${generation}`) as string | undefined;
+    const parsed = row === undefined ? null : HnswDigestRow.safeParse(JSON.parse(row));
+    return parsed?.success ? parsed.data : null;
+  }
+
   /**
-   * Write the HNSW file for a generation. The writer must succeed; for a reader it is best effort (in a
-   * read-only folder it just rebuilds again next time).
+   * Write the HNSW file for a generation and record its digest. The writer must succeed (and drops other
+   * generations' files and digests); for a reader it is best effort (in a read-only folder it just rebuilds
+   * again next time).
    */
   persistHnsw(hnsw: Hnsw, generation: number, chunks: number, options: { writer?: boolean } = {}): void {
     try {
-      writeHnsw(hnsw, this.dir, generation, options.writer === true);
+      const digest = writeHnsw(hnsw, this.dir, generation, options.writer === true);
+      this.db.transaction(() => {
+        this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`hnsw-${generation}`, JSON.stringify(digest));
+        if (options.writer) this.db.prepare("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
+      })();
     } catch (error) {
       if (options.writer) throw error;
     }
     this.index = { generation, hnsw, chunks };
   }
 
-  /** Remove every file of the index (ingest --rebuild of a corrupt store). */
-  static destroy(dir: string): void {
-    if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith(DB_FILE) || /^vectors-\d+\.hnsw/.test(name)) rmSync(path.join(dir, name), { force: true });
+  /**
+   * Every vector that can still be read from a damaged store, row by row: a bad page costs the rows on it.
+   * Keys embed the model fingerprint, so vectors of another model are carried along but never matched.
+   */
+  static salvageVectors(dir: string): { key: Buffer; vector: Float32Array }[] {
+    const found: { key: Buffer; vector: Float32Array }[] = [];
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path.join(dir, DB_FILE), { readonly: true, fileMustExist: true });
+      const max = (db.prepare("SELECT max(rowid) FROM vectors").pluck().get() as number | null) ?? 0;
+      const row = db.prepare("SELECT key, data FROM vectors WHERE rowid = ?");
+      for (let rowid = 1; rowid <= max; rowid++) {
+        try {
+          const r = row.get(rowid) as { key: Buffer; data: Buffer } | undefined;
+          if (r && r.key.length === 16 && r.data.length > 4) found.push({ key: r.key, vector: decodeVector(r.data) });
+        } catch {
+          // A damaged page: skip the row.
+        }
+      }
+    } catch {
+      // Not readable at all (not a database, or the vectors table is gone): nothing to salvage.
+    } finally {
+      db?.close();
     }
+    return found;
+  }
+
+  /** Move the store's files aside as papersift.db.damaged-<time>[-wal|-shm]; returns the new name. */
+  static moveAside(dir: string): string {
+    const aside = `${DB_FILE}.damaged-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      if (existsSync(path.join(dir, DB_FILE + suffix))) renameSync(path.join(dir, DB_FILE + suffix), path.join(dir, aside + suffix));
+    }
+    return path.join(dir, aside);
   }
 }
