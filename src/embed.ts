@@ -1,5 +1,6 @@
-// The Embedder: loads the model once, tokenizes as sentence-transformers does (window of 256 word pieces,
-// [SEP] kept when truncating), runs length-sorted batches and mean-pools into L2-normalised vectors.
+// The Embedder: loads the model once, tokenizes as sentence-transformers does (the model's window, [SEP]
+// kept when truncating, the model's query or passage prefix in front), runs length-sorted batches and pools
+// (mean or [CLS], as the model's papersift.json says) into L2-normalised vectors.
 // @xenova/transformers (and with it onnxruntime-node) is imported here lazily, so commands that never
 // embed do not pay for it.
 import path from "node:path";
@@ -17,13 +18,16 @@ export interface EmbedOptions extends ModelSpec {
   concurrency?: number | undefined;
 }
 
+export type TextKind = "passage" | "query";
+
 export interface Embedder {
   readonly model: ModelInfo;
   /** Token ids with [CLS]/[SEP], not truncated: the chunker uses this to count. */
   tokenize(text: string): number[];
-  /** Ids as the model sees them: truncated to the window with the final [SEP] kept. */
-  modelInput(text: string): number[];
-  embed(texts: string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>;
+  /** Ids as the model sees them: prefixed for their kind, truncated to the window with the final [SEP] kept. */
+  modelInput(text: string, kind?: TextKind): number[];
+  /** Passages (chunks) by default; questions with kind "query", which gets the model's query prefix. */
+  embed(texts: string[], onProgress?: (done: number, total: number) => void, kind?: TextKind): Promise<Float32Array[]>;
   /** Embed already-tokenized inputs (from modelInput); the benchmark feeds both pipelines the same batches. */
   embedTokenized(inputs: number[][], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>;
 }
@@ -77,8 +81,8 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
   const dims = info.dims;
 
   const tokenize = (text: string): number[] => tokenizer.encode(text);
-  const modelInput = (text: string): number[] => {
-    const ids = tokenize(text);
+  const modelInput = (text: string, kind: TextKind = "passage"): number[] => {
+    const ids = tokenize((kind === "query" ? info.queryPrefix : info.passagePrefix) + text);
     return ids.length <= info.maxTokens ? ids : [...ids.slice(0, info.maxTokens - 1), ids[ids.length - 1]!];
   };
 
@@ -100,7 +104,8 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
       token_type_ids: new Tensor("int64", new BigInt64Array(size), shape),
     });
     const hidden = output.last_hidden_state.data as Float32Array;
-    return batch.map((row, b) => meanPoolNormalised(hidden, b * width * dims, row.length, dims));
+    const pool = info.pooling === "cls" ? clsNormalised : meanPoolNormalised;
+    return batch.map((row, b) => pool(hidden, b * width * dims, row.length, dims));
   }
 
   async function embedTokenized(
@@ -134,8 +139,13 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
     tokenize,
     modelInput,
     embedTokenized,
-    embed: (texts, onProgress) => embedTokenized(texts.map(modelInput), onProgress),
+    embed: (texts, onProgress, kind = "passage") => embedTokenized(texts.map((t) => modelInput(t, kind)), onProgress),
   };
+}
+
+/** The first token's ([CLS]) vector of one row, scaled to unit length. */
+export function clsNormalised(hidden: Float32Array, offset: number, _length: number, dims: number): Float32Array {
+  return meanPoolNormalised(hidden, offset, 1, dims);
 }
 
 /** Mean of the first `length` token vectors of one row (the unpadded ones), scaled to unit length. */

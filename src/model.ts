@@ -1,7 +1,7 @@
 // Where the embedding model lives and what it is, without loading it: the store needs the model's
 // fingerprint and dims to decide what to re-embed, and `stats`/`--help` must not pay for onnxruntime.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,11 +12,26 @@ export const DEFAULT_MODEL_DIR = fileURLToPath(
   new URL("../models/sentence-transformers/all-MiniLM-L6-v2", import.meta.url),
 );
 
+/** Every vendored model is a folder two levels below this one (models/<org>/<name>/) with a papersift.json. */
+export const VENDORED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
+
 /**
- * The window sentence-transformers uses for all-MiniLM-L6-v2. Its tokenizer config says 512, which is
- * longer than the model was trained on and costs time.
+ * How a model is used, from papersift.json in its folder (in the spirit of sentence-transformers'
+ * modules.json and config_sentence_transformers.json): the pooling, the window it was trained with, and the
+ * prefixes it expects on queries and passages. A folder without one is used as MiniLM is: mean pooling, a
+ * 256-piece window, no prefixes.
  */
-export const DEFAULT_MAX_TOKENS = 256;
+export const ModelManifest = z.object({
+  id: z.string().min(1),
+  pooling: z.enum(["mean", "cls"]),
+  maxTokens: z.number().int().min(8).max(8192),
+  queryPrefix: z.string(),
+  passagePrefix: z.string(),
+  /** Hybrid search: the weight of normalised BM25 added to this model's cosine similarity (tuned on SciFact). */
+  lexicalWeight: z.number().min(0).max(5),
+});
+export type ModelManifest = z.infer<typeof ModelManifest>;
+const PLAIN_USAGE: Omit<ModelManifest, "id"> = { pooling: "mean", maxTokens: 256, queryPrefix: "", passagePrefix: "", lexicalWeight: 0.2 };
 
 /** Where hub models land when PAPERSIFT_ALLOW_REMOTE=1; the layout is the same as a local model folder. */
 export const REMOTE_CACHE_DIR = process.env.PAPERSIFT_MODEL_CACHE ?? path.join(homedir(), ".cache", "papersift", "models");
@@ -30,7 +45,14 @@ export interface ModelInfo {
   quantized: boolean;
   dims: number;
   maxTokens: number;
-  /** id + sha256 of the ONNX graph: vectors from different graphs never mix in one store. */
+  pooling: ModelManifest["pooling"];
+  queryPrefix: string;
+  passagePrefix: string;
+  lexicalWeight: number;
+  /**
+   * id + sha256 of the ONNX graph + a hash of how passages are embedded (pooling, prefix): vectors made
+   * differently never mix in one store.
+   */
   fingerprint: string;
 }
 
@@ -66,21 +88,67 @@ export function describeModel(dir: string, id = displayId(dir)): ModelInfo {
     throw new PapersiftError("MODEL_NOT_FOUND", `${configFile} has no hidden_size`);
   }
   const onnxFile = quantized ? quantizedFile : fp32File;
+  const manifest = readManifest(dir);
+  const usage = manifest ?? PLAIN_USAGE;
+  // How passages are embedded, where it differs from plain mean pooling (so a MiniLM index built before
+  // manifests existed keeps its fingerprint): "+cls", "+prefix:<hash>".
+  const usageTag = [
+    usage.pooling !== "mean" ? `+${usage.pooling}` : "",
+    usage.passagePrefix ? `+prefix:${createHash("sha256").update(usage.passagePrefix).digest("hex").slice(0, 8)}` : "",
+  ].join("");
+  const modelId = manifest?.id ?? id;
   return {
     dir,
-    id,
+    id: modelId,
     onnxFile,
     quantized,
     dims: parsed.data.hidden_size,
-    maxTokens: DEFAULT_MAX_TOKENS,
-    fingerprint: `${id}@sha256:${sha256File(onnxFile)}`,
+    maxTokens: usage.maxTokens,
+    pooling: usage.pooling,
+    queryPrefix: usage.queryPrefix,
+    passagePrefix: usage.passagePrefix,
+    lexicalWeight: usage.lexicalWeight,
+    fingerprint: `${modelId}@sha256:${sha256File(onnxFile)}${usageTag}`,
   };
 }
 
+function readManifest(dir: string): ModelManifest | null {
+  const file = path.join(dir, "papersift.json");
+  if (!existsSync(file)) return null;
+  const parsed = ModelManifest.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PapersiftError("MODEL_NOT_FOUND", `${file}: "${issue.path.join(".")}" is not valid (${issue.message})`);
+  }
+  return parsed.data;
+}
+
 function displayId(dir: string): string {
-  return path.resolve(dir) === DEFAULT_MODEL_DIR
-    ? "sentence-transformers/all-MiniLM-L6-v2"
-    : path.relative(path.dirname(path.dirname(dir)), dir) || path.basename(dir);
+  return path.relative(path.dirname(path.dirname(dir)), dir) || path.basename(dir);
+}
+
+/** The models in models/: folder and manifest of each, by id. */
+export function vendoredModels(): { dir: string; manifest: ModelManifest }[] {
+  const found: { dir: string; manifest: ModelManifest }[] = [];
+  for (const org of readdirSync(VENDORED_MODELS_DIR, { withFileTypes: true })) {
+    if (!org.isDirectory()) continue;
+    for (const name of readdirSync(path.join(VENDORED_MODELS_DIR, org.name), { withFileTypes: true })) {
+      const dir = path.join(VENDORED_MODELS_DIR, org.name, name.name);
+      const manifest = name.isDirectory() ? readManifest(dir) : null;
+      if (manifest) found.push({ dir, manifest });
+    }
+  }
+  return found.sort((a, b) => a.manifest.id.localeCompare(b.manifest.id));
+}
+
+/** The vendored model an index was built with, by its recorded id; undefined if it is not vendored. */
+export function vendoredModelDir(id: string): string | undefined {
+  return vendoredModels().find((m) => m.manifest.id === id)?.dir;
+}
+
+/** The hybrid weight for the model an index was built with (the plain default for a model without manifest). */
+export function lexicalWeightFor(id: string): number {
+  return vendoredModels().find((m) => m.manifest.id === id)?.manifest.lexicalWeight ?? PLAIN_USAGE.lexicalWeight;
 }
 
 export interface ModelSpec {
@@ -94,9 +162,13 @@ export interface ModelSpec {
  */
 export function resolveModel(spec: ModelSpec = {}): ModelInfo | { remoteId: string; cacheDir: string } {
   const model = spec.model ?? DEFAULT_MODEL_DIR;
+  // A vendored model by name: its id ("BAAI/bge-small-en-v1.5") or folder name ("bge-small-en-v1.5").
+  const vendored = vendoredModels().find((m) => m.manifest.id === model || path.basename(m.dir) === model);
+  if (vendored && !existsSync(model)) return describeModel(vendored.dir);
   if (existsSync(model)) return describeModel(path.resolve(model));
   if (!/^[\w.-]+\/[\w.-]+$/.test(model)) {
-    throw new PapersiftError("MODEL_NOT_FOUND", `no model folder at ${model}`);
+    const names = vendoredModels().map((m) => path.basename(m.dir)).join(", ");
+    throw new PapersiftError("MODEL_NOT_FOUND", `no model folder at ${model}, and no vendored model of that name (${names})`);
   }
   const cached = path.join(REMOTE_CACHE_DIR, model);
   if (existsSync(path.join(cached, "config.json"))) return describeModel(cached, model);

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadEmbedder, type Embedder } from "../src/embed.ts";
 import { dot as cosine } from "../src/similarity.ts";
-import { DEFAULT_MODEL_DIR, describeModel } from "../src/model.ts";
+import { DEFAULT_MODEL_DIR, describeModel, vendoredModels } from "../src/model.ts";
 
 const Reference = z.object({
   max_tokens: z.number(),
@@ -99,5 +99,48 @@ describe("Embedder", () => {
       seen.push(done);
     });
     expect(seen.at(-1)).toBe(3);
+  });
+});
+
+describe("bge-small-en-v1.5, used as its papersift.json says", () => {
+  const BgeReference = z.object({
+    hello_world_first5: z.array(z.number()).length(5),
+    sentences: z.array(z.object({ text: z.string(), vector: z.array(z.number()).length(384) })).min(12),
+  });
+  const bgeReference = BgeReference.parse(
+    JSON.parse(readFileSync(new URL("../scripts/model/reference-embeddings-bge.json", import.meta.url), "utf8")),
+  );
+  let bge: Embedder;
+  beforeAll(async () => {
+    bge = await loadEmbedder({ model: "bge-small-en-v1.5" });
+  });
+
+  it("is picked by name, described from its manifest, and fingerprinted with its pooling", () => {
+    expect(bge.model.id).toBe("BAAI/bge-small-en-v1.5");
+    expect(bge.model).toMatchObject({ dims: 384, maxTokens: 512, pooling: "cls", passagePrefix: "" });
+    expect(bge.model.queryPrefix).toBe("Represent this sentence for searching relevant passages: ");
+    expect(bge.model.fingerprint).toMatch(/^BAAI\/bge-small-en-v1\.5@sha256:[0-9a-f]{64}\+cls$/);
+    expect(describeModel(bge.model.dir)).toEqual(bge.model);
+    expect(vendoredModels().map((m) => m.manifest.id)).toEqual(["BAAI/bge-small-en-v1.5", "sentence-transformers/all-MiniLM-L6-v2"]);
+  });
+
+  it("the fp32 reference is fastembed's published bge-small-en-v1.5 ('hello world')", () => {
+    [0.01522374, -0.02271799, 0.00860278, -0.07424029, 0.00386434].forEach((v, i) => expect(bgeReference.hello_world_first5[i]).toBeCloseTo(v, 3));
+  });
+
+  it("the int8 graph keeps cosine >= 0.98 to fp32 on every reference text, prefixed queries included", async () => {
+    for (const { text, vector } of bgeReference.sentences) {
+      const [v] = await bge.embed([text]);
+      expect(cosine(v!, Float32Array.from(vector)), text).toBeGreaterThanOrEqual(0.98);
+    }
+  });
+
+  it("pools [CLS], not the mean, and prefixes queries only", async () => {
+    const text = bgeReference.sentences[0]!.text;
+    const prefixed = bgeReference.sentences.find((s) => s.text.endsWith(text) && s.text !== text)!;
+    const [query] = await bge.embed([text], undefined, "query");
+    expect(cosine(query!, Float32Array.from(prefixed.vector))).toBeGreaterThan(0.98);
+    expect(bge.modelInput(text, "query").length).toBeGreaterThan(bge.modelInput(text).length + 5);
+    expect(bge.modelInput("x".repeat(5000) + " y".repeat(2000))).toHaveLength(512);
   });
 });
