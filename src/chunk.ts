@@ -33,10 +33,12 @@ export interface Span {
 // Abbreviations after which a period does not end a sentence even before a capital ("e.g. Transformers").
 const ABBREVIATION = /(?:\b(?:e\.g|i\.e|et al|cf|vs|Fig|Figs|Eq|Eqs|Sec|Ref|Refs|No|approx|resp|w\.r\.t|Dr|Mr|Ms|Prof|St)\.|\b[A-Z]\.)\s*$/;
 
+// Made once: constructing an ICU segmenter costs far more than using one (it was most of a query's time).
+const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
+
 /** Sentence spans of a text. Intl.Segmenter (ICU) already keeps "e.g. the" and "3.8%" whole. */
 export function splitSentences(text: string): Span[] {
   const spans: Span[] = [];
-  const segmenter = new Intl.Segmenter("en", { granularity: "sentence" });
   let pending: Span | null = null;
   for (const { segment, index } of segmenter.segment(text)) {
     const span: Span = pending ?? { start: index, end: index };

@@ -7,6 +7,7 @@ import { exitCodeFor, PapersiftError } from "./errors.ts";
 import { isCorruption } from "./store/store.ts";
 import {
   DEFAULT_CLUSTER_THRESHOLD,
+  DEFAULT_TOPIC_THRESHOLD,
   DEFAULT_MODE,
   ingest,
   openIndex,
@@ -14,7 +15,7 @@ import {
   type IngestSummary,
   type PapersiftIndex,
 } from "./index.ts";
-import { printable, renderClusters, renderHits, renderIngest, renderSearch, renderStats } from "./render.ts";
+import { printable, renderClusters, renderHits, renderIngest, renderSearch, renderStats, renderTopic, renderTopics } from "./render.ts";
 
 const out = (text: string) => process.stdout.write(text);
 const json = (value: unknown) => out(JSON.stringify(value) + "\n");
@@ -185,6 +186,21 @@ const indexOption = () => new Option("--index <dir>", "index folder (env PAPERSI
 const corpusOption = () => new Option("--corpus <dir>", "corpus folder (env PAPERSIFT_CORPUS)").default(DEFAULT_CORPUS_DIR);
 const modelOption = () => new Option("--model <dir-or-id>", "embedding model folder (default: the bundled all-MiniLM-L6-v2)");
 const jsonOption = () => new Option("--json", "print JSON for scripts").default(false);
+/** --category (repeatable), --since, --until, --author: the same filters on search, related and clusters. */
+function filterOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--category <prefix>", "only papers with a category starting with this (cs.CL, or cs. for all of cs); repeat for any of several").argParser((value: string, previous: string[] = []) => [...previous, value]))
+    .addOption(new Option("--since <date>", "only papers dated on or after this: YYYY, YYYY-MM or YYYY-MM-DD"))
+    .addOption(new Option("--until <date>", "only papers dated on or before the end of this: YYYY, YYYY-MM or YYYY-MM-DD"))
+    .addOption(new Option("--author <name>", "only papers with an author matching this (part of a name; case and accents ignored)"));
+}
+const filterOf = (flags: { category?: string[]; since?: string; until?: string; author?: string }) => ({
+  category: flags.category,
+  since: flags.since,
+  until: flags.until,
+  author: flags.author,
+});
+
 const kOption = () => new Option("-k, --k <n>", "number of papers to return").argParser(integer("-k", 1)).default(10);
 
 program
@@ -204,14 +220,14 @@ program
   .addHelpText("after", "\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch")
   .action(runIngest);
 
-program
-  .command("search")
+filterOptions(program.command("search"))
   .description("find the papers that best answer a question")
   .argument("[question]", "what you want to know, in your own words")
   .addOption(kOption())
   .addOption(new Option("--mode <mode>", "dense (meaning), lexical (BM25 words) or hybrid (both, fused)").choices(["hybrid", "dense", "lexical"]).default(DEFAULT_MODE))
   .addOption(new Option("--min-score <x>", "drop results below this cosine similarity (BM25 score in lexical mode)").argParser(decimal("--min-score")))
   .option("--stdin", "read one question per line from standard input", false)
+  .option("--explain", "show why each result ranks where it does: similarities, BM25 and matched terms, fused score, chunk", false)
   .addOption(indexOption())
   .addOption(corpusOption())
   .addOption(modelOption())
@@ -224,7 +240,7 @@ program
     const index = await open(flags);
     try {
       const ask = async (q: string) => {
-        const result = await index.search(q, { k: flags.k, mode: flags.mode, minScore: flags.minScore });
+        const result = await index.search(q, { k: flags.k, mode: flags.mode, minScore: flags.minScore, explain: flags.explain, ...filterOf(flags) });
         for (const n of result.notices) warn(n);
         if (flags.json) json({ query: result.query, mode: result.mode, results: result.results });
         else out(renderSearch(result));
@@ -251,8 +267,7 @@ program
     }
   });
 
-program
-  .command("related")
+filterOptions(program.command("related"))
   .description("papers most similar to a given paper")
   .argument("<paper>", "an exact id, an exact title, or an unambiguous part of a title")
   .addOption(kOption())
@@ -262,7 +277,7 @@ program
   .action(async (paper: string, flags) => {
     const index = await openIndex(flags.index);
     try {
-      const result = index.related(paper, { k: flags.k });
+      const result = index.related(paper, { k: flags.k, ...filterOf(flags) });
       if (flags.json) json(result);
       else out(`related to ${printable(result.paper.title)} [${printable(result.paper.id)}]\n\n${renderHits(result.results, "")}`);
     } finally {
@@ -270,20 +285,30 @@ program
     }
   });
 
-program
-  .command("clusters")
-  .description("group the corpus into clusters of highly similar papers")
-  .addOption(new Option("--threshold <t>", "minimum cosine similarity between neighbouring papers").argParser(decimal("--threshold")).default(DEFAULT_CLUSTER_THRESHOLD))
+filterOptions(program.command("clusters"))
+  .description("group the corpus into topics, and topics into clusters of highly similar papers")
+  .addOption(new Option("--level <level>", "topics (coarse, with their top papers) or fine (every cluster, every paper)").choices(["topics", "fine"]).default("topics"))
+  .addOption(new Option("--topic <id>", "one topic: its clusters and all its papers").argParser(integer("--topic", 1)))
+  .addOption(new Option("--threshold <t>", "fine clusters: minimum mean cosine similarity between their papers").argParser(decimal("--threshold")).default(DEFAULT_CLUSTER_THRESHOLD))
+  .addOption(new Option("--topic-threshold <t>", "topics: the same, lower").argParser(decimal("--topic-threshold")).default(DEFAULT_TOPIC_THRESHOLD))
   .addOption(new Option("--min-size <m>", "smallest group reported as a cluster").argParser(integer("--min-size", 2)).default(2))
   .addOption(indexOption())
   .addOption(jsonOption())
-  .addHelpText("after", "\nEach cluster has a label (its most distinctive terms), a cohesion (mean pairwise cosine\nsimilarity) and its papers, most central first. Papers in no cluster are listed as unclustered.")
+  .addHelpText(
+    "after",
+    "\nTopics are fine clusters merged further (average linkage), so every cluster sits inside one topic.\nEach has a label (its most distinctive terms: a topic's against the corpus, a cluster's against the\nrest of its topic), a cohesion (mean pairwise cosine similarity) and its papers, most central first.\nA topic keeps its id across runs while most of its papers stay together. --json prints both levels.\n\nExamples:\n  papersift clusters\n  papersift clusters --topic 3\n  papersift clusters --level fine --json",
+  )
   .action(async (flags) => {
     const index = await openIndex(flags.index);
     try {
-      const result = index.clusters({ threshold: flags.threshold, minSize: flags.minSize });
-      if (flags.json) json(result);
-      else out(renderClusters(result));
+      const result = index.clusters({ threshold: flags.threshold, topicThreshold: flags.topicThreshold, minSize: flags.minSize, ...filterOf(flags) });
+      if (flags.topic !== undefined && !result.topics.some((t) => t.id === flags.topic)) {
+        throw new PapersiftError("UNKNOWN_TOPIC", `no topic ${flags.topic} (topics: ${result.topics.map((t) => t.id).join(", ") || "none"})`);
+      }
+      if (flags.json) {
+        json(flags.topic === undefined ? result : { ...result, topics: result.topics.filter((t) => t.id === flags.topic), clusters: result.clusters.filter((c) => c.topic === flags.topic) });
+      } else if (flags.topic !== undefined) out(renderTopic(result, flags.topic));
+      else out(flags.level === "fine" ? renderClusters(result) : renderTopics(result));
     } finally {
       index.close();
     }
@@ -303,6 +328,55 @@ program
     } finally {
       index.close();
     }
+  });
+
+program
+  .command("serve")
+  .description("a local web page (search, papers, a map of the corpus) and an HTTP API over the index")
+  .addOption(new Option("--port <n>", "port to listen on (0: any free port)").argParser(integer("--port", 0)).default(4477))
+  .addOption(new Option("--host <address>", "address to listen on; anything but loopback exposes your index").default("127.0.0.1"))
+  .addOption(indexOption())
+  .addOption(corpusOption())
+  .addOption(modelOption())
+  .addHelpText(
+    "after",
+    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
+  )
+  .action(async (flags) => {
+    if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
+    const index = await open({ ...flags, json: false });
+    // Warm up: the model and the map are ready before the first visitor.
+    await index.search("warm up", { k: 1 });
+    index.map();
+    const [{ createApp }, { serve }] = await Promise.all([import("./serve.ts"), import("@hono/node-server")]);
+    const server = serve({ fetch: createApp(index).fetch, port: flags.port, hostname: flags.host });
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(new PapersiftError("BAD_OPTION", `cannot listen on ${flags.host}:${flags.port} (${error.code === "EADDRINUSE" ? "the port is in use" : error.code})`)),
+      );
+    });
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : flags.port;
+    out(`papersift: serving ${flags.index} at http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${port}/ (Ctrl-C to stop)\n`);
+    await new Promise(() => {});
+  });
+
+program
+  .command("mcp")
+  .description("a Model Context Protocol server on stdin/stdout, for AI assistants")
+  .addOption(indexOption())
+  .addOption(corpusOption())
+  .addOption(modelOption())
+  .addHelpText(
+    "after",
+    '\nTools: search_papers, related_papers, get_paper, list_clusters (JSON as the CLI\'s --json).\nRegister it with a client, e.g. in its mcpServers configuration:\n  { "papersift": { "command": "papersift", "args": ["mcp", "--index", "/path/to/index-cache"] } }',
+  )
+  .action(async (flags) => {
+    const index = await open({ ...flags, json: true });
+    const { runMcp } = await import("./mcp.ts");
+    await runMcp(index, program.version() ?? "0.0.0");
+    index.close();
   });
 
 process.on("SIGINT", () => process.exit(130));

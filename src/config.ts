@@ -28,8 +28,13 @@ const OPTION_NAMES: Record<string, string> = {
   mode: "--mode",
   minScore: "--min-score",
   threshold: "--threshold",
+  topicThreshold: "--topic-threshold",
   minSize: "--min-size",
   neighbors: "neighbors",
+  category: "--category",
+  since: "--since",
+  until: "--until",
+  author: "--author",
 };
 
 const EXPECTED = { number: "a number", int: "a whole number", boolean: "true or false" };
@@ -49,6 +54,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       return typeof given === "string" ? `${name} must not be empty` : `${name} is too small (at least ${String(issue.minimum)})`;
     case "invalid_value":
       return `${name} must be one of ${issue.values.map(String).join(", ")}`;
+    case "invalid_format":
+      return `${name} ${JSON.stringify(given)} ${issue.message}`;
     case "unrecognized_keys":
       return `unknown option ${issue.keys.join(", ")}`;
     default:

@@ -22,6 +22,7 @@ const catalogue = {
   INDEX_INCOMPATIBLE: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it with this version" },
   INDEX_LOCKED: { kind: "failure", hint: "wait for the other ingest to finish, or remove the lock file if that process is gone" },
   UNKNOWN_PAPER: { kind: "input", hint: "pass an exact id, an exact title, or an unambiguous part of a title" },
+  UNKNOWN_TOPIC: { kind: "input", hint: "run `papersift clusters` to list the topics and their ids" },
   AMBIGUOUS_PAPER: { kind: "input", hint: "use more of the title, or the paper's id" },
 } as const satisfies Record<string, { kind: ErrorKind; hint: string }>;
 

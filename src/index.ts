@@ -14,15 +14,20 @@ import { DEFAULT_INDEX_DIR, parseOptions } from "./config.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { clusterPapers, type Clustering } from "./query/clusters.ts";
-import { relatedPapers } from "./query/related.ts";
+import { checkRange, FilterFields } from "./query/filter.ts";
+import { corpusMap, type CorpusMap } from "./query/map.ts";
+import { relatedPapers, resolvePaper } from "./query/related.ts";
 import { rankPapers, type Hit, type SearchMode } from "./query/search.ts";
+import { lexicalWeightFor, vendoredModelDir } from "./model.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
 import { Store, type StoreState } from "./store/store.ts";
 
 export { ingest, type IngestSummary, type IngestProgress } from "./ingest.ts";
 export { PapersiftError, exitCodeFor, type ErrorCode } from "./errors.ts";
-export type { Hit, SearchMode } from "./query/search.ts";
-export type { Cluster, Clustering } from "./query/clusters.ts";
+export type { Explain, Hit, SearchMode } from "./query/search.ts";
+export type { Filter } from "./query/filter.ts";
+export type { CorpusMap, MapPoint } from "./query/map.ts";
+export type { Cluster, Clustering, Topic } from "./query/clusters.ts";
 
 /** The default mode is the one that scored best in `npm run eval` (see README: quality). */
 export const DEFAULT_MODE: SearchMode = "hybrid";
@@ -32,20 +37,35 @@ export const DEFAULT_MODE: SearchMode = "hybrid";
  * (mean cohesion 0.65, largest 18 papers) while 52 of 71 papers still join one. At 0.55 one cluster swallows 43.
  */
 export const DEFAULT_CLUSTER_THRESHOLD = 0.6;
+/** Topics: the agglomeration carried on to this similarity (chosen on the arXiv sample, docs/quality.md). */
+export const DEFAULT_TOPIC_THRESHOLD = 0.45;
+export const DEFAULT_TOPIC_MIN_SIZE = 5;
 
 const K = z.number().int().min(1).max(1_000_000);
 
-export const SearchOptions = z.object({
-  k: K.default(10),
-  mode: z.enum(["hybrid", "dense", "lexical"]).default(DEFAULT_MODE),
-  minScore: z.number().finite().optional(),
-});
-export const RelatedOptions = z.object({ k: K.default(10) });
-export const ClusterOptions = z.object({
-  threshold: z.number().min(-1).max(1).default(DEFAULT_CLUSTER_THRESHOLD),
-  minSize: z.number().int().min(2).default(2),
-  neighbors: z.number().int().min(1).max(100).default(10),
-});
+export const SearchOptions = z
+  .object({
+    ...FilterFields,
+    k: K.default(10),
+    mode: z.enum(["hybrid", "dense", "lexical"]).default(DEFAULT_MODE),
+    minScore: z.number().finite().optional(),
+    /** Hybrid mode's weight of normalised BM25; default: the one tuned for the index's model. */
+    lexicalWeight: z.number().min(0).max(5).optional(),
+    /** Attach an `explain` object to every result. */
+    explain: z.boolean().default(false),
+  })
+  .superRefine(checkRange);
+export const RelatedOptions = z.object({ ...FilterFields, k: K.default(10) }).superRefine(checkRange);
+export const ClusterOptions = z
+  .object({
+    ...FilterFields,
+    threshold: z.number().min(-1).max(1).default(DEFAULT_CLUSTER_THRESHOLD),
+    topicThreshold: z.number().min(-1).max(1).default(DEFAULT_TOPIC_THRESHOLD),
+    minSize: z.number().int().min(2).default(2),
+    topicMinSize: z.number().int().min(2).default(DEFAULT_TOPIC_MIN_SIZE),
+    neighbors: z.number().int().min(1).max(100).default(10),
+  })
+  .superRefine(checkRange);
 
 export interface SearchResult {
   query: string;
@@ -66,12 +86,29 @@ export interface Stats {
   lastIngest: string;
   schemaVersion: number;
   bytes: { db: number; hnsw: number; total: number };
+  /** Every category with its number of papers, most papers first. */
+  categories: { category: string; papers: number }[];
+  /** The date range of the papers that have a date. */
+  dates: { from: string | null; to: string | null; papers: number };
+}
+
+export interface PaperDetail {
+  id: string;
+  title: string;
+  abstract: string;
+  source: { file: string; line: number };
+  /** The entry's other metadata fields (JSONL), if any. */
+  meta: Record<string, unknown> | null;
 }
 
 export interface PapersiftIndex {
   search(question: string, options?: z.input<typeof SearchOptions>): Promise<SearchResult>;
   related(paper: string, options?: z.input<typeof RelatedOptions>): { paper: { id: string; title: string }; results: Hit[] };
   clusters(options?: z.input<typeof ClusterOptions>): Clustering;
+  /** One paper by exact id, exact title or an unambiguous part of a title. */
+  paper(ref: string): PaperDetail;
+  /** Every paper as a point in 2-D with its topic and cluster (computed once per index generation). */
+  map(): CorpusMap;
   stats(): Stats;
   close(): void;
 }
@@ -94,7 +131,9 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
   state();
   let embedder: Promise<Embedder> | undefined = options.embedder && Promise.resolve(options.embedder);
   const getEmbedder = async () => {
-    embedder ??= import("./embed.ts").then((m) => m.loadEmbedder({ model: options.model }));
+    // Without --model, the vendored model the index was built with.
+    const model = options.model ?? vendoredModelDir(state().model.id);
+    embedder ??= import("./embed.ts").then((m) => m.loadEmbedder({ model }));
     const loaded = await embedder;
     const built = state().model;
     if (loaded.model.fingerprint !== built.fingerprint) {
@@ -106,6 +145,15 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     return loaded;
   };
 
+  let mapCache: { generation: number; map: CorpusMap } | undefined;
+  // The last questions' vectors: asking again (other mode, k or weight; a web page re-querying) skips the model.
+  const queryVectors = new Map<string, Float32Array>();
+  const remember = (query: string, vector: Float32Array) => {
+    queryVectors.delete(query);
+    queryVectors.set(query, vector);
+    if (queryVectors.size > 256) queryVectors.delete(queryVectors.keys().next().value!);
+  };
+
   return {
     async search(question, input) {
       const options = parseOptions(SearchOptions, input);
@@ -115,19 +163,25 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       let vector: Float32Array | null = null;
       if (options.mode !== "lexical") {
         const model = await getEmbedder();
-        const tokens = model.tokenize(query).length;
+        const tokens = model.tokenize(model.model.queryPrefix + query).length;
         if (tokens > model.model.maxTokens) {
           notices.push(`the question is ${tokens} word pieces long; only the first ${model.model.maxTokens} were used`);
         }
-        vector = (await model.embed([query]))[0]!;
+        vector = queryVectors.get(query) ?? (await model.embed([query], undefined, "query"))[0]!;
+        remember(query, vector);
       }
-      return { query, mode: options.mode, results: rankPapers(store, query, vector ?? null, options), notices };
+      const lexicalWeight = options.lexicalWeight ?? lexicalWeightFor(state().model.id);
+      const { category, since, until, author } = options;
+      const filter = { category, since, until, author };
+      return { query, mode: options.mode, results: rankPapers(store, query, vector ?? null, { ...options, lexicalWeight, filter }), notices };
     },
     related(paper, input) {
-      return relatedPapers(store, paper, parseOptions(RelatedOptions, input).k);
+      const { k, ...filter } = parseOptions(RelatedOptions, input);
+      return relatedPapers(store, paper, k, filter);
     },
     clusters(input) {
-      return clusterPapers(store, parseOptions(ClusterOptions, input));
+      const { category, since, until, author, ...options } = parseOptions(ClusterOptions, input);
+      return clusterPapers(store, options, { category, since, until, author });
     },
     stats() {
       const s = state();
@@ -151,7 +205,27 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         lastIngest: s.lastIngest,
         schemaVersion: SCHEMA_VERSION,
         bytes: { db, hnsw, total: db + hnsw },
+        ...store.facetSummary(),
       };
+    },
+    paper(ref) {
+      return store.read(() => {
+        const row = store.paperByRowid(resolvePaper(store, ref).rowid);
+        return {
+          id: row.id,
+          title: row.title,
+          abstract: row.abstract,
+          source: { file: row.file, line: row.line },
+          meta: row.meta ? (JSON.parse(row.meta) as Record<string, unknown>) : null,
+        };
+      });
+    },
+    map() {
+      const generation = state().generation;
+      if (mapCache?.generation !== generation) {
+        mapCache = { generation, map: corpusMap(store, clusterPapers(store, parseOptions(ClusterOptions, {}))) };
+      }
+      return mapCache.map;
     },
     close() {
       store.close();

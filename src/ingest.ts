@@ -9,10 +9,10 @@ import { isUnder, readCorpus, type CorpusProblem, type Paper } from "./corpus/in
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
-import { resolveModel, type ModelInfo } from "./model.ts";
+import { resolveModel, vendoredModelDir, type ModelInfo } from "./model.ts";
 import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw, removeStaleHnswFiles } from "./store/hnsw.ts";
 import { acquireLock } from "./store/lock.ts";
-import { isCorruption, prepareIndexDir, Store, type NewChunk, type PaperWrite, type StoredPaper, type StoreState } from "./store/store.ts";
+import { DB_FILE, isCorruption, prepareIndexDir, Store, type NewChunk, type PaperWrite, type StoredPaper, type StoreState } from "./store/store.ts";
 import { contentKey } from "./store/vectors.ts";
 
 export interface Plan {
@@ -89,6 +89,22 @@ export function plan(papers: Paper[], stored: StoredPaper[], reason: string | nu
   return result;
 }
 
+/** The vendored model an existing index was built with, if it can be read and the model is vendored. */
+function recordedModel(indexDir: string): string | undefined {
+  if (!existsSync(path.join(indexDir, DB_FILE))) return undefined;
+  try {
+    const store = Store.open(indexDir);
+    try {
+      const id = store.state()?.model.id;
+      return id === undefined ? undefined : vendoredModelDir(id);
+    } finally {
+      store.close();
+    }
+  } catch {
+    return undefined; // a damaged or foreign store: the ingest itself reports it
+  }
+}
+
 /** The path with symlinks resolved, for the part of it that exists. */
 function realPath(p: string): string {
   let existing = path.resolve(p);
@@ -158,11 +174,13 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     throw new PapersiftError("CORPUS_EMPTY", `no papers found in ${options.corpus}${unreadable}`);
   }
   progress({ phase: "read", done: corpus.papers.length, total: corpus.papers.length });
-  const resolved = hooks.embedder?.model ?? resolveModel(options);
+  // Without --model, an index keeps the vendored model it was built with; a new one gets the default.
+  const modelName = options.model ?? recordedModel(options.index);
+  const resolved = hooks.embedder?.model ?? resolveModel({ model: modelName });
   // A hub model has no local files until the Embedder fetched it.
   let embedder: Embedder | undefined = hooks.embedder;
   const getEmbedder = async () => {
-    if (!embedder) embedder = await (await import("./embed.ts")).loadEmbedder({ model: options.model });
+    if (!embedder) embedder = await (await import("./embed.ts")).loadEmbedder({ model: modelName });
     return embedder;
   };
   const model: ModelInfo = "remoteId" in resolved ? (await getEmbedder()).model : resolved;

@@ -1,6 +1,6 @@
 // Text rendering for the terminal. The CLI prints what these return; JSON output bypasses them.
 import type { IngestSummary } from "./ingest.ts";
-import type { Clustering, Hit, SearchResult, Stats } from "./index.ts";
+import type { Cluster, Clustering, Hit, SearchResult, Stats } from "./index.ts";
 import { terms } from "./query/terms.ts";
 
 /**
@@ -15,13 +15,27 @@ const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const bold = (s: string) => (useColor() ? `\x1b[1m${s}\x1b[22m` : s);
 const dim = (s: string) => (useColor() ? `\x1b[2m${s}\x1b[22m` : s);
 
-/** Emphasise the words of the snippet that the question also has (bold on a terminal, *word* otherwise). */
+/** Emphasise the words of the snippet that the question also has: bold on a terminal, plain in a pipe. */
 function emphasise(text: string, question: string): string {
+  if (!useColor()) return text;
   const wanted = new Set(terms(question));
-  return text.replace(/[\p{L}\p{N}]+/gu, (word) => {
-    if (!wanted.has(word.toLowerCase())) return word;
-    return useColor() ? bold(word) : `*${word}*`;
-  });
+  return text.replace(/[\p{L}\p{N}]+/gu, (word) => (wanted.has(word.toLowerCase()) ? bold(word) : word));
+}
+
+/** The --explain block under a result: how each signal contributed to the score. */
+function renderExplain(hit: Hit): string[] {
+  const e = hit.explain;
+  if (!e) return [];
+  const lines: string[] = [];
+  if (e.dense) lines.push(`dense    similarity ${e.dense.similarity.toFixed(3)} = mean of best chunk ${e.dense.bestChunk.toFixed(3)} and whole paper ${e.dense.paper.toFixed(3)}`);
+  else lines.push("dense    –");
+  if (e.lexical) {
+    lines.push(`lexical  BM25 ${e.lexical.bm25.toFixed(2)} (${e.lexical.normalised.toFixed(2)} of the best) in chunk ${e.lexical.chunk}; matched: ${e.lexical.matched.join(", ") || "–"}`);
+  } else lines.push("lexical  no question term in this paper");
+  if (e.weight !== null) lines.push(`score    ${e.score.toFixed(3)} = ${e.dense?.similarity.toFixed(3) ?? "0"} + ${e.weight} × ${(e.lexical?.normalised ?? 0).toFixed(2)}`);
+  else lines.push(`score    ${e.score.toFixed(3)}`);
+  lines.push(`chunk    ${e.chunk.ord}: ${printable(e.chunk.text.replace(/\n/g, " — ")).slice(0, 160)}${e.chunk.text.length > 160 ? "…" : ""}`);
+  return lines.map((l) => `    ${dim(l)}`);
 }
 
 export function renderHits(hits: Hit[], question: string): string {
@@ -34,6 +48,7 @@ export function renderHits(hits: Hit[], question: string): string {
         `${String(i + 1).padStart(2)}. ${bold(printable(hit.title))}  ${dim(`${hit.score.toFixed(3)}${similarity}`)}`,
         `    ${dim(printable(`${hit.id} · ${hit.source.file}:${hit.source.line}`))}`,
         `    ${emphasise(printable(hit.snippet), question)}`,
+        ...renderExplain(hit),
       ].join("\n");
     })
     .join("\n\n") + "\n";
@@ -58,15 +73,43 @@ export function renderIngest(s: IngestSummary): string {
 
 const paperLine = (p: { id: string; title: string }) => `  ${printable(p.title)} ${dim(`[${printable(p.id)}]`)}`;
 
+const clusterBlock = (cluster: Cluster) =>
+  [
+    `${bold(`Cluster ${cluster.id}`)}: ${printable(cluster.label)} ${dim(`(${cluster.size} papers, cohesion ${cluster.cohesion.toFixed(2)}${cluster.topic === null ? "" : `, topic ${cluster.topic}`})`)}`,
+    ...cluster.papers.map(paperLine),
+  ].join("\n");
+
+/** The fine level: every cluster with all its papers, then the papers in none. */
 export function renderClusters(c: Clustering): string {
-  const blocks = c.clusters.map((cluster) => {
-    const head = `${bold(`Cluster ${cluster.id}`)}: ${printable(cluster.label)} ${dim(`(${cluster.size} papers, cohesion ${cluster.cohesion.toFixed(2)})`)}`;
-    return [head, ...cluster.papers.map(paperLine)].join("\n");
-  });
   const rest = c.unclustered.length
     ? `${bold(`Unclustered (${c.unclustered.length})`)}\n${c.unclustered.map(paperLine).join("\n")}`
     : "";
-  return [`${c.clusters.length} clusters at similarity ≥ ${c.threshold}`, ...blocks, rest].filter(Boolean).join("\n\n") + "\n";
+  return [`${c.clusters.length} clusters at similarity ≥ ${c.threshold}`, ...c.clusters.map(clusterBlock), rest].filter(Boolean).join("\n\n") + "\n";
+}
+
+/** The coarse level: each topic with its size, label, fine clusters and most central papers. */
+export function renderTopics(c: Clustering, shown = 5): string {
+  const papers = c.topics.reduce((n, t) => n + t.size, 0);
+  const head = `${c.topics.length} topics (similarity ≥ ${c.topicThreshold}) hold ${papers} papers, ${(c.coverage * 100).toFixed(1)}% of the corpus; ${c.clusters.length} clusters at ≥ ${c.threshold} inside them (--topic <id> or --level fine to see them)`;
+  const blocks = c.topics.map((t) =>
+    [
+      `${bold(`Topic ${t.id}`)}: ${printable(t.label)} ${dim(`(${t.size} papers, ${t.clusters.length} clusters, cohesion ${t.cohesion.toFixed(2)})`)}`,
+      ...t.papers.slice(0, shown).map(paperLine),
+      ...(t.size > shown ? [dim(`  … and ${t.size - shown} more`)] : []),
+    ].join("\n"),
+  );
+  return [head, ...blocks].join("\n\n") + "\n";
+}
+
+/** One topic: its fine clusters with their papers, then its papers in no fine cluster. */
+export function renderTopic(c: Clustering, id: number): string {
+  const topic = c.topics.find((t) => t.id === id)!;
+  const clusters = c.clusters.filter((x) => x.topic === id);
+  const inCluster = new Set(clusters.flatMap((x) => x.papers.map((p) => p.id)));
+  const loose = topic.papers.filter((p) => !inCluster.has(p.id));
+  const head = `${bold(`Topic ${topic.id}`)}: ${printable(topic.label)} ${dim(`(${topic.size} papers, cohesion ${topic.cohesion.toFixed(2)})`)}`;
+  const rest = loose.length ? `${bold(`In no cluster (${loose.length})`)}\n${loose.map(paperLine).join("\n")}` : "";
+  return [head, ...clusters.map(clusterBlock), rest].filter(Boolean).join("\n\n") + "\n";
 }
 
 export function renderStats(s: Stats): string {
@@ -79,5 +122,9 @@ export function renderStats(s: Stats): string {
     `hnsw        M=${s.hnsw.M} efConstruction=${s.hnsw.efConstruction} efSearch=${s.hnsw.efSearch}`,
     `on disk     ${mb(s.bytes.total)} (SQLite ${mb(s.bytes.db)}, HNSW ${mb(s.bytes.hnsw)})`,
     `last ingest ${s.lastIngest} (generation ${s.generation})`,
+    ...(s.dates.papers ? [`dates       ${s.dates.from} … ${s.dates.to} (${s.dates.papers} papers dated)`] : []),
+    ...(s.categories.length
+      ? [`categories  ${s.categories.slice(0, 12).map((c) => `${c.category} ${c.papers}`).join(", ")}${s.categories.length > 12 ? `, … ${s.categories.length - 12} more (--json lists all)` : ""}`]
+      : []),
   ].join("\n") + "\n";
 }

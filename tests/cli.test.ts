@@ -1,6 +1,6 @@
 // The real CLI, spawned on real temp folders: JSON shapes of the contract, exit codes, messages.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest } from "../src/index.ts";
@@ -36,11 +36,16 @@ describe("papersift search", () => {
     expect(lines.map((l) => l.error?.code)).toEqual([undefined, "EMPTY_QUESTION", undefined]);
   });
 
-  it("renders a readable list with the matching words emphasised", () => {
+  it("renders a readable list: matching words in bold on a terminal, plain in a pipe or with NO_COLOR", () => {
     const r = runCli(["search", "overoptimization", "-k", "1", "--index", index]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ 1\. .*Overoptimization.*\d\.\d{3}\n/);
-    expect(r.stdout).toMatch(/\*overoptimization\*/i);
+    expect(r.stdout).not.toMatch(/\*|\x1b/);
+    // A real terminal: `script` gives the CLI a pseudo-terminal.
+    const tty = (env: string) =>
+      spawnSync("script", ["-qec", `${env} "${process.execPath}" "${path.join(ROOT, "bin", "papersift.js")}" search overoptimization -k 1 --index "${index}"`, "/dev/null"], { encoding: "utf8" }).stdout;
+    expect(tty("env -u NO_COLOR")).toMatch(/\x1b\[1m[Oo]veroptimization\x1b\[22m/);
+    expect(tty("NO_COLOR=1")).not.toMatch(/\x1b\[/);
   });
 
   it("exits 2 with a one-line reason for an empty question or bad flags", () => {
@@ -61,6 +66,24 @@ describe("papersift search", () => {
     const missing = runCli(["search", "x", "--index", index, "--model", "/no/such/model"], { env });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/no model folder at \/no\/such\/model/);
+  });
+
+  it("--model picks a vendored model by name; the index then keeps it without --model", () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "papers.txt"), bundledPapers().slice(0, 4));
+    const idx = path.join(tempDir(), "idx");
+    const built = runCli(["ingest", "--corpus", corpus, "--index", idx, "--model", "bge-small-en-v1.5", "--json"]);
+    expect(built.status, built.stderr).toBe(0);
+    const stats = parse(runCli(["stats", "--index", idx, "--json"]).stdout) as { model: { id: string; fingerprint: string } };
+    expect(stats.model.id).toBe("BAAI/bge-small-en-v1.5");
+    const search = runCli(["search", bundledPapers()[2]!.title, "-k", "1", "--index", idx, "--json"]);
+    expect(search.status, search.stderr).toBe(0);
+    expect((parse(search.stdout).results as { id: string }[])[0]!.id).toBe(bundledPapers()[2]!.id);
+    const again = parse(runCli(["ingest", "--corpus", corpus, "--index", idx, "--json"]).stdout);
+    expect(again).toMatchObject({ embedded: 0, unchanged: 4 });
+    const unknown = runCli(["ingest", "--corpus", corpus, "--index", idx, "--model", "no-such-model"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/no vendored model of that name \(bge-small-en-v1\.5, all-MiniLM-L6-v2\)/);
   });
 
   it("on a fresh clone builds the index from the corpus first, then answers", () => {
@@ -187,12 +210,27 @@ describe("papersift ingest --watch", () => {
   });
 });
 
-describe("README", () => {
-  it("its CLI reference is the CLI's own --help", () => {
-    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-    for (const command of ["search", "ingest", "related", "clusters", "stats"]) {
-      const help = runCli([command, "--help"]).stdout.trim();
-      expect(readme, `README section for ${command} (run npm run readme)`).toContain(help);
+describe("docs", () => {
+  it("docs/cli.md is the CLI's own --help, for every command", () => {
+    const reference = readFileSync(path.join(ROOT, "docs", "cli.md"), "utf8");
+    const top = runCli(["--help"]).stdout.trim();
+    expect(reference, "run npm run readme").toContain(top);
+    const commands = [...top.matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const command of commands) {
+      expect(reference, `docs/cli.md section for ${command} (run npm run readme)`).toContain(runCli([command, "--help"]).stdout.trim());
+    }
+  });
+
+  it("the README and docs link nothing outside the repo, and every relative link resolves", () => {
+    for (const file of ["README.md", ...["architecture.md", "storage.md", "quality.md", "benchmarks.md", "cli.md"].map((f) => path.join("docs", f))]) {
+      const text = readFileSync(path.join(ROOT, file), "utf8");
+      expect(text, file).not.toMatch(/https?:\/\//);
+      // Benchmark commands in docs/ may name the shared data; the README is for people without it.
+      if (file === "README.md") expect(text).not.toMatch(/\.\.\/shared/);
+      for (const [, target] of text.matchAll(/\]\(([^)#]+)(#[^)]*)?\)/g)) {
+        expect(existsSync(path.join(ROOT, path.dirname(file), target!)), `${file} → ${target}`).toBe(true);
+      }
     }
   });
 });

@@ -63,3 +63,51 @@ export function runCli(
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/**
+ * A deterministic stand-in for the model, for logic that does not depend on meaning (filters, scale): a
+ * text's vector is the normalised sum of a fixed pseudo-random vector per word, so texts sharing words are
+ * near. Tokens are whitespace words.
+ */
+export function standInEmbedder(dims = 64): Embedder {
+  const words = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const hash = (word: string) => {
+    let h = 2166136261;
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 16777619);
+    return h >>> 0;
+  };
+  const vectorOf = (text: string) => {
+    const v = new Float32Array(dims);
+    for (const word of words(text)) {
+      let seed = hash(word) || 1;
+      for (let d = 0; d < dims; d++) {
+        seed = (seed * 48271) % 2147483647;
+        v[d]! += seed / 2147483647 - 0.5;
+      }
+    }
+    const norm = Math.hypot(...v) || 1;
+    return v.map((x) => x / norm);
+  };
+  const tokenize = (text: string) => [101, ...words(text).map((w) => hash(w) % 30000), 102];
+  return {
+    model: {
+      dir: "",
+      id: "stand-in/hashed-words",
+      onnxFile: "",
+      quantized: false,
+      dims,
+      maxTokens: 256,
+      pooling: "mean",
+      queryPrefix: "",
+      passagePrefix: "",
+      lexicalWeight: 0.2,
+      fingerprint: `stand-in/hashed-words@${dims}`,
+    },
+    tokenize,
+    modelInput: (text) => tokenize(text).slice(0, 256),
+    embed: async (texts) => texts.map(vectorOf),
+    embedTokenized: async () => {
+      throw new Error("the stand-in embeds text, not token ids");
+    },
+  };
+}

@@ -1,9 +1,12 @@
 // search, related, clusters and stats through the library API, on a real index of the bundled corpus.
 import Database from "better-sqlite3";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, afterAll, describe, expect, it } from "vitest";
+import type { Paper } from "../src/corpus/index.ts";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { matchTopics } from "../src/query/clusters.ts";
 import { SCHEMA_VERSION } from "../src/store/schema.ts";
 import { Store } from "../src/store/store.ts";
 import { decodeVector, encodeVector } from "../src/store/vectors.ts";
@@ -70,6 +73,33 @@ describe("search", () => {
     const long = await index.search("reward models ".repeat(300), { k: 3 });
     expect(long.notices[0]).toMatch(/only the first 256 were used/);
     expect(long.results).toHaveLength(3);
+  });
+});
+
+describe("search --explain", () => {
+  it("explains each score from its parts: the same ranking, and the numbers add up", async () => {
+    const question = "ensembles of reward models against overoptimization";
+    const plain = await index.search(question, { k: 5 });
+    const explained = await index.search(question, { k: 5, explain: true });
+    expect(explained.results.map((r) => r.id)).toEqual(plain.results.map((r) => r.id));
+    expect(plain.results[0]!.explain).toBeUndefined();
+    for (const r of explained.results) {
+      const e = r.explain!;
+      expect(e.dense!.similarity).toBeCloseTo((e.dense!.bestChunk + e.dense!.paper) / 2, 5);
+      expect(r.similarity).toBeCloseTo(e.dense!.similarity, 5);
+      expect(r.score).toBeCloseTo(e.dense!.similarity + e.weight! * (e.lexical?.normalised ?? 0), 5);
+      expect(e.chunk.ord).toBe(r.chunk);
+      expect(e.chunk.text.startsWith(r.title.slice(0, 20))).toBe(true);
+    }
+    const top = explained.results[0]!.explain!;
+    expect(top.lexical!.matched).toEqual(expect.arrayContaining(["reward", "overoptimization"]));
+    expect(explained.results.some((r) => r.explain!.lexical?.normalised === 1)).toBe(true);
+    // The weight comes from the model's manifest, and a caller can override it.
+    expect(top.weight).toBe(0.2);
+    const noWords = await index.search(question, { k: 5, explain: true, lexicalWeight: 0 });
+    expect(noWords.results.map((r) => r.score)).toEqual(noWords.results.map((r) => r.similarity));
+    const lexical = await index.search(question, { k: 3, mode: "lexical", explain: true });
+    expect(lexical.results[0]!.explain).toMatchObject({ dense: null, weight: null, score: lexical.results[0]!.score });
   });
 });
 
@@ -147,6 +177,74 @@ describe("clusters", () => {
   });
 });
 
+describe("topics: a coarse level over the clusters", () => {
+  it("nests every fine cluster in one topic, lists it there, and reports coverage", () => {
+    const c = index.clusters();
+    expect(c.topics.length).toBeGreaterThanOrEqual(1);
+    const members = new Map(c.topics.map((t) => [t.id, new Set(t.papers.map((p) => p.id))]));
+    for (const cluster of c.clusters) {
+      if (cluster.topic === null) continue;
+      for (const p of cluster.papers) expect(members.get(cluster.topic)!.has(p.id), `${p.id} in topic ${cluster.topic}`).toBe(true);
+      expect(c.topics.find((t) => t.id === cluster.topic)!.clusters).toContain(cluster.id);
+    }
+    const inTopics = c.topics.reduce((n, t) => n + t.size, 0);
+    expect(c.coverage).toBeCloseTo(inTopics / 71, 3);
+    expect(new Set(c.topics.flatMap((t) => t.papers.map((p) => p.id))).size).toBe(inTopics); // no paper twice
+    for (const t of c.topics) {
+      expect(t.size).toBeGreaterThanOrEqual(5);
+      expect(t.label.length).toBeGreaterThan(0);
+    }
+    // A lower topic threshold merges further: never more topics.
+    expect(index.clusters({ topicThreshold: 0.3 }).topics.length).toBeLessThanOrEqual(index.clusters({ topicThreshold: 0.5 }).topics.length);
+  });
+
+  it("keeps topic ids when a paper leaves and another arrives, and is deterministic", async () => {
+    const dir = tempDir();
+    const corpus = tempDir();
+    const write = (papers: Paper[]) =>
+      writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify({ id: p.id, title: p.title, abstract: p.abstract })).join("\n"));
+    write(bundledPapers().slice(0, 70));
+    await ingest({ corpus, index: dir }, { embedder });
+    const first = await openIndex(dir, { embedder });
+    const before = first.clusters({ topicThreshold: 0.5 });
+    expect(first.clusters({ topicThreshold: 0.5 })).toEqual(before);
+    first.close();
+    write([...bundledPapers().slice(1, 70), bundledPapers()[70]!]);
+    await ingest({ corpus, index: dir }, { embedder });
+    const second = await openIndex(dir, { embedder });
+    const after = second.clusters({ topicThreshold: 0.5 });
+    second.close();
+    // A topic that mostly stayed together (more than half of it, and more than half of what holds it) keeps
+    // its id; a topic that did not exist before gets a new one.
+    const oldIds = new Set(before.topics.map((t) => t.id));
+    let kept = 0;
+    for (const old of before.topics) {
+      const members = new Set(old.papers.map((p) => p.id));
+      const home = after.topics.find((t) => {
+        const shared = t.papers.filter((p) => members.has(p.id)).length;
+        return shared * 2 > old.size && shared * 2 > t.size;
+      });
+      if (home) {
+        expect(home.id, old.label).toBe(old.id);
+        kept++;
+      }
+    }
+    expect(kept / before.topics.length).toBeGreaterThanOrEqual(0.9);
+    for (const t of after.topics.filter((t) => !oldIds.has(t.id))) expect(t.id).toBeGreaterThan(Math.max(...oldIds));
+  });
+
+  it("matchTopics: majority overlap keeps an id, a new group gets a new one, a split keeps it once", () => {
+    const previous = new Map([
+      [1, ["a", "b", "c", "d"]],
+      [2, ["e", "f", "g"]],
+      [5, ["x", "y"]],
+    ]);
+    expect(matchTopics([["e", "f", "g", "h"], ["a", "b", "c"], ["p", "q"]], previous)).toEqual([2, 1, 6]);
+    expect(matchTopics([["a", "b"], ["c", "d"]], previous)).toEqual([1, 6]);
+    expect(matchTopics([["a"], ["b"]], new Map())).toEqual([1, 2]);
+  });
+});
+
 describe("stats and schema", () => {
   it("reports counts, model, parameters and sizes", () => {
     const stats = index.stats();
@@ -161,10 +259,11 @@ describe("stats and schema", () => {
     const db = new Database(path.join(indexDir, "papersift.db"), { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-    expect(columns("papers")).toEqual(["rowid", "id", "title", "abstract", "file", "line", "meta", "content_hash"]);
+    expect(columns("papers")).toEqual(["rowid", "id", "title", "abstract", "file", "line", "meta", "content_hash", "date", "authors_key"]);
     expect(columns("chunks")).toEqual(["rowid", "paper", "ord", "title_chars", "start", "end", "tokens", "vector"]);
     expect(columns("vectors")).toEqual(["rowid", "key", "data"]);
     expect(columns("meta")).toEqual(["key", "value"]);
+    expect(columns("paper_vectors")).toEqual(["paper", "data"]);
     const fts = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").pluck().get() as string;
     expect(fts).toMatch(/fts5/);
     db.close();

@@ -2,6 +2,7 @@
 // chunks) as the query, the paper itself excluded.
 import { PapersiftError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
+import { allowedPapers, type Filter } from "./filter.ts";
 import { denseRanking, type Hit } from "./search.ts";
 import { snippet } from "./snippet.ts";
 
@@ -23,12 +24,14 @@ export function resolvePaper(store: Store, ref: string): { rowid: number; id: st
   );
 }
 
-export function relatedPapers(store: Store, ref: string, k: number): { paper: { id: string; title: string }; results: Hit[] } {
+export function relatedPapers(store: Store, ref: string, k: number, filter?: Filter): { paper: { id: string; title: string }; results: Hit[] } {
   return store.read(() => {
     const paper = resolvePaper(store, ref);
     const source = store.paperByRowid(paper.rowid);
     const vector = store.paperVector(paper.rowid);
-    const results: Hit[] = denseRanking(store, vector, k, paper.rowid).slice(0, k).map(({ chunk, similarity }) => {
+    const allowed = allowedPapers(store, filter);
+    const ranked = allowed?.size === 0 ? [] : denseRanking(store, vector, k, paper.rowid, allowed);
+    const results: Hit[] = ranked.slice(0, k).map(({ chunk, similarity }) => {
       const other = store.paperByRowid(chunk.paper);
       const score = Math.round(similarity * 1e6) / 1e6;
       return {

@@ -2,12 +2,13 @@
 //   dense   — HNSW k-NN over chunk vectors; a paper's similarity is the mean of its best chunk's cosine and
 //             its whole-paper vector's cosine (best passage and overall topic both count).
 //   lexical — FTS5 BM25 over chunk text; a paper scores as its best chunk.
-//   hybrid  — dense similarity + 0.2 × BM25 / (best BM25 for this question).
-// The aggregation and the 0.2 weight were chosen with `npm run eval` (see README: quality).
+//   hybrid  — dense similarity + w × BM25 / (best BM25 for this question); w is the model's lexicalWeight
+//             (papersift.json), tuned per model on SciFact with `npm run eval` (docs/quality.md).
 import { dot, normalisedMean } from "../similarity.ts";
 import type { ChunkRow, Store } from "../store/store.ts";
 import { snippet } from "./snippet.ts";
-import { ftsQuery } from "./terms.ts";
+import { allowedPapers, type Filter } from "./filter.ts";
+import { ftsQuery, terms } from "./terms.ts";
 
 export type SearchMode = "hybrid" | "dense" | "lexical";
 
@@ -25,15 +26,29 @@ export interface Hit {
   source: { file: string; line: number };
   /** Which chunk of the paper matched best (0-based). */
   chunk: number;
+  /** Why the paper ranks where it does (search with `explain`). */
+  explain?: Explain;
 }
 
-/** Weight of normalised BM25 in hybrid mode. */
-const LEXICAL_WEIGHT = 0.2;
+export interface Explain {
+  /** Cosine of the question to the paper's best chunk and to the paper's own vector (null in lexical mode). */
+  dense: { bestChunk: number; paper: number; similarity: number } | null;
+  /** The paper's best BM25 chunk: its score, the score over the best for this question, the terms it matched. */
+  lexical: { bm25: number; normalised: number; chunk: number; matched: string[] } | null;
+  /** hybrid: similarity + weight × normalised BM25; dense: the similarity; lexical: BM25. */
+  score: number;
+  weight: number | null;
+  /** The chunk the snippet comes from. */
+  chunk: { ord: number; text: string };
+}
 
 export interface Candidate {
   paper: number;
   chunk: ChunkRow;
+  /** Mean of bestChunk and paper. */
   similarity: number;
+  bestChunk: number;
+  paperSimilarity: number;
 }
 
 /** Exact dense similarity of one paper: mean of its best chunk's cosine and its paper vector's cosine. */
@@ -47,28 +62,38 @@ function scorePaper(store: Store, vector: Float32Array, paper: number): Candidat
   }
   const paperSim = dot(vector, normalisedMean(chunks.map((c) => c.vector), vector.length));
   const { vector: _, ...chunk } = best;
-  return { paper, chunk, similarity: (bestSim + paperSim) / 2 };
+  return { paper, chunk, similarity: (bestSim + paperSim) / 2, bestChunk: bestSim, paperSimilarity: paperSim };
 }
+
+/** A filter that keeps at most this many papers is ranked exactly, every one of them scored. */
+export const EXACT_FILTER_LIMIT = 2_000;
 
 /**
  * Papers nearest to a vector, best first: candidates from HNSW k-NN over chunks (over-fetched so that
- * enough distinct papers survive), then scored exactly.
+ * enough distinct papers survive; with a filter, hnswlib only collects chunks of allowed papers), then
+ * scored exactly. A filter that leaves few papers skips the graph and scores each of them.
  */
-export function denseRanking(store: Store, vector: Float32Array, papers: number, exclude?: number): Candidate[] {
-  const neighbors = store.nearestChunks(vector, Math.max(papers * 4, 40));
-  const paperIds = new Set<number>();
-  for (const chunk of store.chunksByLabel(neighbors).values()) if (chunk.paper !== exclude) paperIds.add(chunk.paper);
+export function denseRanking(store: Store, vector: Float32Array, papers: number, exclude?: number, allowed?: Set<number> | null): Candidate[] {
+  let paperIds: Set<number>;
+  if (allowed && allowed.size <= EXACT_FILTER_LIMIT) {
+    paperIds = new Set(allowed);
+  } else {
+    const neighbors = store.nearestChunks(vector, Math.max(papers * 4, 40), { papers: allowed });
+    paperIds = new Set<number>();
+    for (const chunk of store.chunksByLabel(neighbors).values()) paperIds.add(chunk.paper);
+  }
+  if (exclude !== undefined) paperIds.delete(exclude);
   return [...paperIds].map((p) => scorePaper(store, vector, p)).sort(bySimilarity);
 }
 
 const bySimilarity = (a: Candidate, b: Candidate) => b.similarity - a.similarity || a.paper - b.paper;
 
 /** Best BM25 chunk per paper, best first. */
-function lexicalRanking(store: Store, question: string, papers: number): { chunk: ChunkRow; score: number }[] {
+function lexicalRanking(store: Store, question: string, papers: number, allowed: Set<number> | null): { chunk: ChunkRow; score: number }[] {
   const match = ftsQuery(question);
   if (!match) return [];
   const best = new Map<number, { chunk: ChunkRow; score: number }>();
-  for (const hit of store.lexical(match, Math.max(papers * 4, 40))) {
+  for (const hit of store.lexical(match, Math.max(papers * 4, 40), allowed)) {
     if (!best.has(hit.chunk.paper)) best.set(hit.chunk.paper, hit);
   }
   return [...best.values()];
@@ -78,28 +103,64 @@ export interface RankOptions {
   k: number;
   mode: SearchMode;
   minScore?: number | undefined;
+  /** Weight of normalised BM25 in hybrid mode. */
+  lexicalWeight: number;
+  explain?: boolean | undefined;
+  filter?: Filter | undefined;
 }
 
 interface Ranked {
   paper: number;
   chunk: ChunkRow;
   score: number;
-  similarity: number | null;
+  dense: Candidate | null;
+  lexical: { chunk: ChunkRow; score: number } | null;
+  top: number;
 }
 
 function rank(store: Store, question: string, vector: Float32Array | null, options: RankOptions): Ranked[] {
+  const allowed = allowedPapers(store, options.filter);
+  if (allowed?.size === 0) return [];
   if (options.mode === "lexical" || !vector) {
-    return lexicalRanking(store, question, options.k).map(({ chunk, score }) => ({ paper: chunk.paper, chunk, score, similarity: null }));
+    const hits = lexicalRanking(store, question, options.k, allowed);
+    const top = Math.max(0, ...hits.map((h) => h.score));
+    return hits.map((h) => ({ paper: h.chunk.paper, chunk: h.chunk, score: h.score, dense: null, lexical: h, top }));
   }
-  const dense = denseRanking(store, vector, options.k);
-  if (options.mode === "dense") return dense.map((c) => ({ ...c, score: c.similarity }));
-  const lexical = new Map(lexicalRanking(store, question, options.k).map((h) => [h.chunk.paper, h.score]));
-  const top = Math.max(0, ...lexical.values());
+  const dense = denseRanking(store, vector, options.k, undefined, allowed);
+  if (options.mode === "dense") return dense.map((c) => ({ paper: c.paper, chunk: c.chunk, score: c.similarity, dense: c, lexical: null, top: 0 }));
+  const lexical = new Map(lexicalRanking(store, question, options.k, allowed).map((h) => [h.chunk.paper, h]));
+  const top = Math.max(0, ...[...lexical.values()].map((h) => h.score));
   const candidates = new Map(dense.map((c) => [c.paper, c]));
   for (const paper of lexical.keys()) if (!candidates.has(paper)) candidates.set(paper, scorePaper(store, vector, paper));
   return [...candidates.values()]
-    .map((c) => ({ ...c, score: c.similarity + (top > 0 ? (LEXICAL_WEIGHT * (lexical.get(c.paper) ?? 0)) / top : 0) }))
+    .map((c) => {
+      const hit = lexical.get(c.paper) ?? null;
+      const bonus = top > 0 && hit ? (options.lexicalWeight * hit.score) / top : 0;
+      return { paper: c.paper, chunk: c.chunk, score: c.similarity + bonus, dense: c, lexical: hit, top };
+    })
     .sort((a, b) => b.score - a.score || a.paper - b.paper);
+}
+
+/** Question terms found in a chunk, allowing simple English endings (FTS5's porter stemmer matches more). */
+function matchedTerms(question: string, text: string): string[] {
+  const stem = (t: string) => t.replace(/(ies|es|s|ing|ed)$/, "");
+  const inText = new Set(terms(text).map(stem));
+  return [...new Set(terms(question))].filter((t) => inText.has(stem(t)));
+}
+
+function explain(r: Ranked, question: string, options: RankOptions): Explain {
+  return {
+    dense: r.dense && { bestChunk: round(r.dense.bestChunk), paper: round(r.dense.paperSimilarity), similarity: round(r.dense.similarity) },
+    lexical: r.lexical && {
+      bm25: round(r.lexical.score),
+      normalised: round(r.top > 0 ? r.lexical.score / r.top : 0),
+      chunk: r.lexical.chunk.ord,
+      matched: matchedTerms(question, r.lexical.chunk.text),
+    },
+    score: round(r.score),
+    weight: options.mode === "hybrid" ? options.lexicalWeight : null,
+    chunk: { ord: r.chunk.ord, text: r.chunk.text },
+  };
 }
 
 /** Rank papers for a question whose embedding is `vector` (null in lexical mode). */
@@ -107,17 +168,19 @@ export function rankPapers(store: Store, question: string, vector: Float32Array 
   return store.read(() => {
     const hits: Hit[] = [];
     for (const r of rank(store, question, vector, options)) {
+      const similarity = r.dense?.similarity ?? null;
       // --min-score applies to similarity where there is one, else to the BM25 score.
-      if (options.minScore !== undefined && (r.similarity ?? r.score) < options.minScore) continue;
+      if (options.minScore !== undefined && (similarity ?? r.score) < options.minScore) continue;
       const paper = store.paperByRowid(r.paper);
       hits.push({
         id: paper.id,
         title: paper.title,
         score: round(r.score),
-        similarity: r.similarity === null ? null : round(r.similarity),
+        similarity: similarity === null ? null : round(similarity),
         snippet: snippet(r.chunk.text, question),
         source: { file: paper.file, line: paper.line },
         chunk: r.chunk.ord,
+        ...(options.explain ? { explain: explain(r, question, options) } : {}),
       });
       if (hits.length === options.k) break;
     }

@@ -38,6 +38,24 @@ export const MIGRATIONS: readonly string[] = [
     text, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2'
   );
   `,
+  // Each paper's own vector (the normalised mean of its chunks' vectors, encoded as chunk vectors are), kept
+  // at ingest so that related and clusters read one row per paper instead of every chunk (issue 13).
+  `
+  CREATE TABLE paper_vectors (
+    paper INTEGER PRIMARY KEY REFERENCES papers(rowid) ON DELETE CASCADE,
+    data BLOB NOT NULL
+  );
+  -- Filters (issue 11), derived from papers.meta at write time (corpus/facets.ts).
+  ALTER TABLE papers ADD COLUMN date TEXT;
+  ALTER TABLE papers ADD COLUMN authors_key TEXT;
+  CREATE INDEX papers_date ON papers(date);
+  CREATE TABLE paper_categories (
+    paper INTEGER NOT NULL REFERENCES papers(rowid) ON DELETE CASCADE,
+    category TEXT NOT NULL,
+    PRIMARY KEY (category, paper)
+  ) WITHOUT ROWID;
+  CREATE INDEX paper_categories_paper ON paper_categories(paper);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -45,10 +63,12 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Every column the code reads, per table: a store missing one was written by some other build. */
 const COLUMNS: Record<string, string> = {
   meta: "key, value",
-  papers: "rowid, id, title, abstract, file, line, meta, content_hash",
+  papers: "rowid, id, title, abstract, file, line, meta, content_hash, date, authors_key",
   vectors: "rowid, key, data",
   chunks: "rowid, paper, ord, title_chars, start, end, tokens, vector",
   chunks_fts: "rowid, text",
+  paper_vectors: "paper, data",
+  paper_categories: "paper, category",
 };
 
 /** Refuse (INDEX_INCOMPATIBLE) a store whose tables lack a column this papersift reads. */
@@ -62,8 +82,11 @@ export function checkSchema(db: Database.Database, file: string): void {
   }
 }
 
-/** Bring the schema up to date in one transaction; refuse a store written by a newer papersift. */
-export function migrate(db: Database.Database, file: string): void {
+/**
+ * Bring the schema up to date in one transaction; refuse a store written by a newer papersift. Returns the
+ * version the store had (0 for a new one), so that data derived by code can be filled in after.
+ */
+export function migrate(db: Database.Database, file: string): number {
   const version = db.pragma("user_version", { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     throw new PapersiftError(
@@ -71,9 +94,10 @@ export function migrate(db: Database.Database, file: string): void {
       `${file} has schema version ${version}; this papersift reads up to ${SCHEMA_VERSION}`,
     );
   }
-  if (version === SCHEMA_VERSION) return;
+  if (version === SCHEMA_VERSION) return version;
   db.transaction(() => {
     for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+  return version;
 }

@@ -9,9 +9,10 @@ import { chunkText } from "../chunk.ts";
 import { PapersiftError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
 import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams } from "./hnsw.ts";
+import { facetsOf } from "../corpus/facets.ts";
 import { checkSchema, migrate } from "./schema.ts";
 import { normalisedMean } from "../similarity.ts";
-import { decodeVector, encodeVector } from "./vectors.ts";
+import { decodeFloat32, decodeVector, encodeFloat32, encodeVector } from "./vectors.ts";
 
 export const DB_FILE = "papersift.db";
 
@@ -23,6 +24,8 @@ const StoreState = z.object({
   lastIngest: z.string(),
 });
 export type StoreState = z.infer<typeof StoreState>;
+
+const TopicRow = z.array(z.tuple([z.number().int(), z.array(z.string())]));
 
 const HnswDigestRow = z.object({ size: z.number().int().nonnegative(), sha256: z.string() });
 
@@ -115,11 +118,26 @@ export class Store {
   readonly db: Database.Database;
   /** The HNSW index loaded for a generation, with that generation's chunk count. */
   private index: { generation: number; hnsw: Hnsw; chunks: number } | null = null;
+  private paperOfChunk: { generation: number; map: Map<number, number> } | null = null;
+  /** Compiled statements, by SQL text: compiling one costs more than running it (a query runs dozens). */
+  private statements = new Map<string, Database.Statement>();
+  private readonly inTransaction: (fn: () => unknown) => unknown;
 
   private constructor(dir: string, db: Database.Database) {
     this.dir = dir;
     this.dbFile = path.join(dir, DB_FILE);
     this.db = db;
+    this.inTransaction = db.transaction((fn: () => unknown) => fn());
+  }
+
+  /** A prepared statement, compiled once per store. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   /**
@@ -140,21 +158,23 @@ export class Store {
     let db: Database.Database | undefined;
     try {
       if (readOnly) {
-        // A snapshot, with the header's WAL flag cleared: a deserialized database cannot be in WAL mode.
+        // A snapshot in memory, with the header's WAL flag cleared (a deserialized database cannot be in WAL
+        // mode); migrations apply to the snapshot only.
         const bytes = readFileSync(file);
         if (bytes.length >= 20) bytes[18] = bytes[19] = 1;
-        db = new Database(bytes, { readonly: true });
+        db = new Database(bytes);
       } else {
         db = new Database(file);
         db.pragma("journal_mode = WAL");
         db.pragma("synchronous = NORMAL");
-        db.pragma("foreign_keys = ON");
         db.pragma("busy_timeout = 10000");
-        migrate(db, file);
       }
+      db.pragma("foreign_keys = ON");
+      const from = migrate(db, file);
       checkSchema(db, file);
       const store = new Store(dir, db);
       store.state();
+      if (from > 0 && from < 2) store.fillDerived();
       return store;
     } catch (error) {
       db?.close();
@@ -174,7 +194,7 @@ export class Store {
   /** Run a read under one snapshot, translating corruption into a clear error. */
   read<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn)();
+      return this.inTransaction(fn) as T;
     } catch (error) {
       if (isCorruption(error)) {
         throw new PapersiftError("INDEX_CORRUPT", `${this.dbFile} is damaged (${(error as Error).message})`, { cause: error });
@@ -184,7 +204,7 @@ export class Store {
   }
 
   state(): StoreState | null {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'state'").get() as { value: string } | undefined;
+    const row = this.sql("SELECT value FROM meta WHERE key = 'state'").get() as { value: string } | undefined;
     if (!row) return null;
     const parsed = StoreState.safeParse(JSON.parse(row.value));
     if (!parsed.success) throw new PapersiftError("INDEX_INCOMPATIBLE", `${this.dbFile} has a state row this papersift does not understand`);
@@ -199,7 +219,7 @@ export class Store {
 
   /** Which of these content keys have no vector yet. */
   missingVectors(keys: Buffer[]): Buffer[] {
-    const has = this.db.prepare("SELECT 1 FROM vectors WHERE key = ?").pluck();
+    const has = this.sql("SELECT 1 FROM vectors WHERE key = ?").pluck();
     return keys.filter((key) => has.get(key) === undefined);
   }
 
@@ -208,7 +228,7 @@ export class Store {
    * sees until a change references them, so an ingest killed later still keeps this work.
    */
   putVectors(items: { key: Buffer; vector: Float32Array }[]): void {
-    const insert = this.db.prepare("INSERT OR IGNORE INTO vectors (key, data) VALUES (?, ?)");
+    const insert = this.sql("INSERT OR IGNORE INTO vectors (key, data) VALUES (?, ?)");
     this.db.transaction(() => {
       for (const { key, vector } of items) insert.run(key, encodeVector(vector));
     })();
@@ -235,10 +255,12 @@ export class Store {
     const insertChunk = db.prepare(
       "INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
+    const deletePaperVector = db.prepare("DELETE FROM paper_vectors WHERE paper = ?");
     const dropChunks = (paper: number) => {
       removedLabels.push(...(chunkLabels.all(paper) as number[]));
       deleteFts.run(paper);
       deleteChunkRows.run(paper);
+      deletePaperVector.run(paper);
     };
     const dropPaper = (rowid: number) => {
       dropChunks(rowid);
@@ -261,6 +283,7 @@ export class Store {
         } else {
           updatePaper.run({ ...fields, rowid });
         }
+        this.writeFacets(rowid, fields.meta);
         if (!chunks) continue;
         dropChunks(rowid);
         for (const c of chunks) {
@@ -270,6 +293,7 @@ export class Store {
           addedLabels.push(label);
         }
       }
+      this.fillPaperVectors();
       // Vectors no chunk uses any more (old model, edited text) are dropped with the change that orphaned them.
       db.prepare("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
       failpoint("inside-transaction");
@@ -283,14 +307,14 @@ export class Store {
 
   counts(): { papers: number; chunks: number; vectors: number } {
     return this.read(() => ({
-      papers: this.db.prepare("SELECT count(*) FROM papers").pluck().get() as number,
-      chunks: this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number,
-      vectors: this.db.prepare("SELECT count(*) FROM vectors").pluck().get() as number,
+      papers: this.sql("SELECT count(*) FROM papers").pluck().get() as number,
+      chunks: this.sql("SELECT count(*) FROM chunks").pluck().get() as number,
+      vectors: this.sql("SELECT count(*) FROM vectors").pluck().get() as number,
     }));
   }
 
   chunksByLabel(labels: number[]): Map<number, ChunkRow> {
-    const get = this.db.prepare(`SELECT ${CHUNK_COLUMNS} FROM chunks c JOIN papers p ON p.rowid = c.paper WHERE c.rowid = ?`);
+    const get = this.sql(`SELECT ${CHUNK_COLUMNS} FROM chunks c JOIN papers p ON p.rowid = c.paper WHERE c.rowid = ?`);
     const rows = new Map<number, ChunkRow>();
     for (const label of labels) {
       const row = get.get(label) as RawChunk | undefined;
@@ -301,7 +325,7 @@ export class Store {
 
   /** id and title of every paper, in ingest order. */
   titles(): { rowid: number; id: string; title: string }[] {
-    return this.db.prepare("SELECT rowid, id, title FROM papers ORDER BY rowid").all() as { rowid: number; id: string; title: string }[];
+    return this.sql("SELECT rowid, id, title FROM papers ORDER BY rowid").all() as { rowid: number; id: string; title: string }[];
   }
 
   paperByRowid(rowid: number): StoredPaper {
@@ -310,11 +334,20 @@ export class Store {
       .get(rowid) as StoredPaper;
   }
 
-  /** BM25 over chunk text (FTS5); score is -bm25, so higher is better. */
-  lexical(match: string, limit: number): { chunk: ChunkRow; score: number }[] {
-    const hits = this.db
-      .prepare("SELECT rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
-      .all(match, limit) as { label: number; score: number }[];
+  /** BM25 over chunk text (FTS5); score is -bm25, so higher is better. `papers` limits it to those papers. */
+  lexical(match: string, limit: number, papers?: Set<number> | null): { chunk: ChunkRow; score: number }[] {
+    const hits = (
+      papers
+        ? this.db
+            .prepare(
+              `SELECT f.rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid
+               WHERE chunks_fts MATCH ? AND c.paper IN (SELECT value FROM json_each(?)) ORDER BY bm25(chunks_fts) LIMIT ?`,
+            )
+            .all(match, JSON.stringify([...papers]), limit)
+        : this.db
+            .prepare("SELECT rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
+            .all(match, limit)
+    ) as { label: number; score: number }[];
     const chunks = this.chunksByLabel(hits.map((h) => h.label));
     return hits.flatMap((h) => {
       const chunk = chunks.get(h.label);
@@ -333,20 +366,101 @@ export class Store {
     return rows.map(({ data, ...chunk }) => ({ ...toChunkRow(chunk), vector: decodeVector(data) }));
   }
 
-  /** A paper's own vector: the normalised mean of its chunks' vectors. */
+  /** A paper's own vector (the normalised mean of its chunks' vectors), as stored at ingest. */
   paperVector(paperRowid: number): Float32Array {
+    const data = this.sql("SELECT data FROM paper_vectors WHERE paper = ?").pluck().get(paperRowid) as Buffer | undefined;
+    return data ? decodeFloat32(data) : this.meanOfChunks(paperRowid);
+  }
+
+  /** Every paper's own vector, by paper rowid, in rowid order. */
+  paperVectors(): Map<number, Float32Array> {
+    const vectors = new Map<number, Float32Array>();
+    const rows = this.sql("SELECT p.rowid, v.data FROM papers p LEFT JOIN paper_vectors v ON v.paper = p.rowid ORDER BY p.rowid");
+    for (const row of rows.iterate() as Iterable<{ rowid: number; data: Buffer | null }>) {
+      // An index written before paper vectors were stored (schema 1) has none until its next ingest.
+      vectors.set(row.rowid, row.data ? decodeFloat32(row.data) : this.meanOfChunks(row.rowid));
+    }
+    return vectors;
+  }
+
+  private meanOfChunks(paperRowid: number): Float32Array {
     const vectors = this.paperChunks(paperRowid).map((c) => c.vector);
     return normalisedMean(vectors, vectors[0]?.length ?? 0);
+  }
+
+  /** Fill what schema 2 derives from older data: paper vectors, and the filter columns from `meta`. */
+  private fillDerived(): void {
+    this.db.transaction(() => {
+      this.fillPaperVectors();
+      const rows = this.sql("SELECT rowid, meta FROM papers WHERE meta IS NOT NULL").all() as { rowid: number; meta: string }[];
+      for (const row of rows) this.writeFacets(row.rowid, row.meta);
+    })();
+  }
+
+  /** The filter columns and categories of one paper, from its metadata JSON. */
+  private writeFacets(rowid: number, meta: string | null): void {
+    const facets = facetsOf(meta ? (JSON.parse(meta) as Record<string, unknown>) : undefined);
+    this.sql("UPDATE papers SET date = ?, authors_key = ? WHERE rowid = ?").run(facets.date, facets.authorsKey, rowid);
+    this.sql("DELETE FROM paper_categories WHERE paper = ?").run(rowid);
+    const insert = this.sql("INSERT INTO paper_categories (paper, category) VALUES (?, ?)");
+    for (const category of facets.categories) insert.run(rowid, category);
+  }
+
+  /** Store the paper vector of every paper that has none (new or re-chunked papers; older indexes). */
+  private fillPaperVectors(): void {
+    const missing = this.sql("SELECT rowid FROM papers WHERE rowid NOT IN (SELECT paper FROM paper_vectors)").pluck().all() as number[];
+    const insert = this.sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
+    for (const rowid of missing) insert.run(rowid, encodeFloat32(this.meanOfChunks(rowid)));
+  }
+
+  /** The topics a `clusters` run with these parameters found last time: topic id → member paper ids. */
+  topicMembers(key: string): Map<number, string[]> {
+    const row = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
+    const parsed = row === undefined ? null : TopicRow.safeParse(JSON.parse(row));
+    return new Map(parsed?.success ? parsed.data.map(([id, members]) => [id, members] as [number, string[]]) : []);
+  }
+
+  /** Remember this run's topics, so the next run can keep their ids. Best effort: a read-only index skips it. */
+  recordTopicMembers(key: string, topics: Map<number, string[]>): void {
+    try {
+      this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, JSON.stringify([...topics]));
+    } catch {
+      // Read-only: ids are still matched to the last recorded run.
+    }
+  }
+
+  /** Categories by number of papers, and the date range: what a filter can select. */
+  facetSummary(): { categories: { category: string; papers: number }[]; dates: { from: string | null; to: string | null; papers: number } } {
+    return this.read(() => ({
+      categories: this.db
+        .prepare("SELECT category, count(*) AS papers FROM paper_categories GROUP BY category ORDER BY papers DESC, category")
+        .all() as { category: string; papers: number }[],
+      dates: this.sql("SELECT min(date) AS \"from\", max(date) AS \"to\", count(date) AS papers FROM papers").get() as {
+        from: string | null;
+        to: string | null;
+        papers: number;
+      },
+    }));
+  }
+
+  /** The paper of every chunk label (kept for the generation it was read in). */
+  chunkPapers(): Map<number, number> {
+    const generation = this.state()?.generation ?? 0;
+    if (this.paperOfChunk?.generation !== generation) {
+      const rows = this.sql("SELECT rowid, paper FROM chunks").raw().iterate() as Iterable<[number, number]>;
+      this.paperOfChunk = { generation, map: new Map(rows) };
+    }
+    return this.paperOfChunk.map;
   }
 
   /** Chunk labels and vectors, in label order (the order an HNSW rebuild adds them in). */
   *chunkVectors(labels?: number[]): Generator<{ label: number; vector: Float32Array }> {
     if (labels) {
-      const one = this.db.prepare("SELECT v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector WHERE c.rowid = ?").pluck();
+      const one = this.sql("SELECT v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector WHERE c.rowid = ?").pluck();
       for (const label of labels) yield { label, vector: decodeVector(one.get(label) as Buffer) };
       return;
     }
-    const all = this.db.prepare("SELECT c.rowid AS label, v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector ORDER BY c.rowid");
+    const all = this.sql("SELECT c.rowid AS label, v.data FROM chunks c JOIN vectors v ON v.rowid = c.vector ORDER BY c.rowid");
     for (const row of all.iterate() as Iterable<{ label: number; data: Buffer }>) {
       yield { label: row.label, vector: decodeVector(row.data) };
     }
@@ -361,7 +475,7 @@ export class Store {
       const state = this.state();
       if (!state) throw new PapersiftError("INDEX_MISSING", `the index at ${this.dir} is empty`);
       if (this.index?.generation === state.generation) return this.index;
-      const chunks = this.db.prepare("SELECT count(*) FROM chunks").pluck().get() as number;
+      const chunks = this.sql("SELECT count(*) FROM chunks").pluck().get() as number;
       let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw, this.hnswDigest(state.generation));
       if (!hnsw || !this.covers(hnsw, chunks)) {
         hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
@@ -372,11 +486,25 @@ export class Store {
     });
   }
 
-  /** Labels of the k chunks nearest to a vector (fewer if the index holds fewer), nearest first. */
-  nearestChunks(vector: Float32Array, k: number): number[] {
+  /**
+   * Labels of the k chunks nearest to a vector (fewer if the index holds fewer), nearest first. `ef` lowers
+   * the search breadth for bulk work whose candidates are re-scored exactly (clusters).
+   */
+  nearestChunks(vector: Float32Array, k: number, options: { ef?: number; papers?: Set<number> | null } = {}): number[] {
     const { hnsw, chunks } = this.hnsw();
     const n = Math.min(k, chunks);
-    return n > 0 ? hnsw.searchKnn(Array.from(vector), n).neighbors : [];
+    if (n <= 0) return [];
+    // With a filter, hnswlib keeps searching until it has n chunks of the allowed papers.
+    const allowed = options.papers;
+    const paperOf = allowed ? this.chunkPapers() : null;
+    const filter = allowed ? (label: number) => allowed.has(paperOf!.get(label) ?? -1) : undefined;
+    const before = hnsw.getEf();
+    if (options.ef !== undefined) hnsw.setEf(Math.max(options.ef, n));
+    try {
+      return hnsw.searchKnn(Array.from(vector), n, filter).neighbors;
+    } finally {
+      hnsw.setEf(before);
+    }
   }
 
   /**
@@ -386,7 +514,7 @@ export class Store {
   private covers(hnsw: Hnsw, chunks: number): boolean {
     if (hnsw.getCurrentCount() < chunks) return false;
     const labels = new Set(hnsw.getIdsList());
-    const rows = this.db.prepare("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>;
+    const rows = this.sql("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>;
     for (const rowid of rows) if (!labels.has(rowid)) return false;
     return true;
   }
@@ -399,7 +527,7 @@ export class Store {
 
   /** Size and sha256 of the HNSW file written for a generation, as recorded by whoever wrote it. */
   hnswDigest(generation: number): HnswDigest | null {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(`hnsw-${generation}`) as string | undefined;
+    const row = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(`hnsw-${generation}`) as string | undefined;
     const parsed = row === undefined ? null : HnswDigestRow.safeParse(JSON.parse(row));
     return parsed?.success ? parsed.data : null;
   }
@@ -413,8 +541,8 @@ export class Store {
     try {
       const digest = writeHnsw(hnsw, this.dir, generation, options.writer === true);
       this.db.transaction(() => {
-        this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`hnsw-${generation}`, JSON.stringify(digest));
-        if (options.writer) this.db.prepare("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
+        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`hnsw-${generation}`, JSON.stringify(digest));
+        if (options.writer) this.sql("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
       })();
     } catch (error) {
       if (options.writer) throw error;

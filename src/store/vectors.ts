@@ -19,8 +19,25 @@ export function encodeVector(vector: Float32Array): Buffer {
 
 export function decodeVector(blob: Buffer): Float32Array {
   const scale = blob.readFloatLE(0);
-  const out = new Float32Array(blob.length - 4);
-  for (let i = 0; i < out.length; i++) out[i] = blob.readInt8(4 + i) * scale;
+  const bytes = new Int8Array(blob.buffer, blob.byteOffset + 4, blob.length - 4);
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = bytes[i]! * scale;
+  return out;
+}
+
+/**
+ * Paper vectors are kept as plain little-endian float32: they are means of already-quantized chunk vectors,
+ * and quantizing them again would move cluster cohesion and centrality in the fourth decimal.
+ */
+export function encodeFloat32(vector: Float32Array): Buffer {
+  const blob = Buffer.alloc(vector.length * 4);
+  vector.forEach((x, i) => blob.writeFloatLE(x, i * 4));
+  return blob;
+}
+
+export function decodeFloat32(blob: Buffer): Float32Array {
+  const out = new Float32Array(blob.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = blob.readFloatLE(i * 4);
   return out;
 }
 

@@ -1,0 +1,148 @@
+// Issue 11: metadata filters on real arXiv records (../shared/bench/arxiv-cs-2026), checked against a
+// brute-force oracle that reads the raw JSON, not the index. Vectors come from a deterministic stand-in
+// embedder: what is tested is which papers may be returned and in what order, not what they mean.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { foldText, isoDate } from "../src/corpus/facets.ts";
+import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { EXACT_FILTER_LIMIT } from "../src/query/search.ts";
+import { dot, normalisedMean } from "../src/similarity.ts";
+import { Store } from "../src/store/store.ts";
+import { ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
+
+const ARXIV = path.join(ROOT, "..", "shared", "bench", "arxiv-cs-2026", "corpus.jsonl");
+interface Record {
+  id: string;
+  title: string;
+  abstract: string;
+  authors: string;
+  categories: string;
+  listing_date: string;
+}
+const embedder = standInEmbedder();
+let records: Record[];
+let indexDir: string;
+let index: PapersiftIndex;
+let store: Store;
+
+beforeAll(async () => {
+  // The whole sample: 14,318 papers listed from May to July 2026.
+  const lines = readFileSync(ARXIV, "utf8").split("\n").filter(Boolean);
+  records = lines.map((l) => JSON.parse(l) as Record);
+  const corpus = tempDir();
+  writeFileSync(path.join(corpus, "arxiv.jsonl"), lines.join("\n"));
+  indexDir = tempDir();
+  await ingest({ corpus, index: indexDir }, { embedder });
+  index = await openIndex(indexDir, { embedder });
+  store = Store.open(indexDir);
+}, 120_000);
+
+type Filter = { category?: string[]; since?: string; until?: string; author?: string };
+
+/** The oracle's filter: from the raw records. */
+function passes(r: Record, f: Filter): boolean {
+  const cats = r.categories.split(" ");
+  if (f.category && !f.category.some((prefix) => cats.some((c) => c.startsWith(prefix)))) return false;
+  const date = isoDate(r.listing_date)!;
+  if (f.since && date < (f.since.length === 7 ? `${f.since}-01` : f.since)) return false;
+  if (f.until && date > (f.until.length === 7 ? `${f.until}-31` : f.until)) return false;
+  if (f.author && !foldText(r.authors).includes(foldText(f.author))) return false;
+  return true;
+}
+
+/** The oracle's ranking: every passing paper scored exactly as dense search scores (best chunk, paper). */
+async function oracle(question: string, f: Filter, k: number): Promise<{ id: string; similarity: number }[]> {
+  const [q] = await embedder.embed([question], undefined, "query");
+  const rowids = new Map(store.titles().map((t) => [t.id, t.rowid]));
+  return records
+    .filter((r) => passes(r, f))
+    .map((r) => {
+      const chunks = store.paperChunks(rowids.get(r.id)!);
+      const best = Math.max(...chunks.map((c) => dot(q!, c.vector)));
+      const paper = dot(q!, normalisedMean(chunks.map((c) => c.vector), q!.length));
+      return { id: r.id, similarity: Math.round(((best + paper) / 2) * 1e6) / 1e6 };
+    })
+    .sort((a, b) => b.similarity - a.similarity)
+    .slice(0, k);
+}
+
+const share = (f: Filter) => records.filter((r) => passes(r, f)).length / records.length;
+const QUESTIONS = ["vision language models for robot manipulation", "retrieval augmented generation with knowledge graphs", "diffusion models for video generation"];
+
+describe("filters", () => {
+  it("a filter keeping about 1% of papers: dense results are exactly the oracle's best k", async () => {
+    const rare = { category: ["cs.CR"] };
+    expect(share(rare)).toBeGreaterThan(0.005);
+    expect(share(rare)).toBeLessThan(0.02);
+    for (const q of QUESTIONS) {
+      const { results } = await index.search(q, { mode: "dense", k: 10, ...rare });
+      const expected = await oracle(q, rare, 10);
+      expect(results.map((r) => [r.id, r.similarity])).toEqual(expected.map((e) => [e.id, e.similarity]));
+    }
+  });
+
+  it("wide filters (category prefix, date range, author) over HNSW: only passing papers, scored exactly, recall >= 0.9", async () => {
+    const filters: Filter[] = [{ category: ["cs.CL"] }, { category: ["cs."], since: "2026-06" }, { category: ["cs.CV", "cs.GR"], until: "2026-05" }];
+    let found = 0;
+    let wanted = 0;
+    for (const f of filters) {
+      expect(share(f) * records.length, "a filter this wide goes through the HNSW graph").toBeGreaterThan(EXACT_FILTER_LIMIT);
+      for (const q of QUESTIONS) {
+        const { results } = await index.search(q, { mode: "dense", k: 10, ...f });
+        const expected = await oracle(q, f, 10);
+        const byId = new Map(records.map((r) => [r.id, r]));
+        for (const r of results) expect(passes(byId.get(r.id)!, f), `${r.id} passes ${JSON.stringify(f)}`).toBe(true);
+        const truth = new Map(expected.map((e) => [e.id, e.similarity]));
+        found += results.filter((r) => truth.has(r.id)).length;
+        wanted += expected.length;
+      }
+    }
+    expect(found / wanted).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("lexical and hybrid: the same papers as the unfiltered ranking with the others taken out", async () => {
+    const f = { category: ["cs.CL"], since: "2026-06-01" };
+    const byId = new Map(records.map((r) => [r.id, r]));
+    for (const q of QUESTIONS) {
+      const all = (await index.search(q, { mode: "lexical", k: 2000 })).results.filter((r) => passes(byId.get(r.id)!, f));
+      const filtered = (await index.search(q, { mode: "lexical", k: 10, ...f })).results;
+      expect(filtered.map((r) => r.id)).toEqual(all.slice(0, 10).map((r) => r.id));
+      const hybrid = (await index.search(q, { mode: "hybrid", k: 10, ...f })).results;
+      for (const r of hybrid) expect(passes(byId.get(r.id)!, f)).toBe(true);
+    }
+  });
+
+  it("author: part of a name, case and accents ignored; related and clusters take the same filters", async () => {
+    const withAccent = records.find((r) => r.authors.includes("Şahin"))!;
+    const { results } = await index.search(withAccent.title, { k: 5, author: "SAHIN" });
+    expect(results.map((r) => r.id)).toContain(withAccent.id);
+    for (const r of results) expect(foldText(records.find((x) => x.id === r.id)!.authors)).toContain("sahin");
+    const related = index.related(records[0]!.id, { k: 10, category: ["cs.CL"] });
+    for (const r of related.results) expect(records.find((x) => x.id === r.id)!.categories.split(" ").some((c) => c.startsWith("cs.CL"))).toBe(true);
+    const clusters = index.clusters({ category: ["cs.GT"] });
+    const members = [...clusters.clusters.flatMap((c) => c.papers), ...clusters.unclustered];
+    expect(members.length).toBe(records.filter((r) => passes(r, { category: ["cs.GT"] })).length);
+  });
+
+  it("a filter nothing passes returns nothing; stats shows categories and the date range", async () => {
+    expect((await index.search("anything", { k: 5, author: "no such author zzz" })).results).toEqual([]);
+    const stats = index.stats();
+    const dates = records.map((r) => isoDate(r.listing_date)!).sort();
+    expect(stats.dates).toEqual({ from: dates[0], to: dates.at(-1), papers: records.length });
+    const cs = stats.categories.find((c) => c.category === "cs.CL")!;
+    expect(cs.papers).toBe(records.filter((r) => r.categories.split(" ").includes("cs.CL")).length);
+  });
+
+  it("bad filter values exit 2 naming the value", () => {
+    for (const [args, message] of [
+      [["--since", "2026-13"], /--since "2026-13" must be a date/],
+      [["--until", "June"], /--until "June" must be a date/],
+      [["--since", "2026-07", "--until", "2026-05"], /--since 2026-07 is after --until 2026-05/],
+    ] as [string[], RegExp][]) {
+      const r = runCli(["search", "x", "--mode", "lexical", "--index", indexDir, ...args]);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});
