@@ -1,0 +1,191 @@
+// Issue 12: `papersift serve` (HTTP API and web page) and `papersift mcp`, as real processes on a real index
+// of the bundled corpus: the API against the library, every bad-input class, a real browser (Debian's
+// chromium through playwright-core), and a real MCP client from the SDK over stdio.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { BUNDLED_CORPUS, bundledPapers, ROOT, sharedEmbedder, tempDir } from "./helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+let indexDir: string;
+let library: PapersiftIndex;
+let server: ChildProcess;
+let base: string;
+
+beforeAll(async () => {
+  const embedder = await sharedEmbedder();
+  indexDir = tempDir();
+  await ingest({ corpus: BUNDLED_CORPUS, index: indexDir }, { embedder });
+  library = await openIndex(indexDir, { embedder });
+  server = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "serve", "--port", "0", "--index", indexDir]);
+  // The server says where it listens once the model and the map are ready.
+  base = await new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    server.stdout!.on("data", (d) => {
+      stdout += d;
+      const url = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
+      if (url) resolve(url);
+    });
+    server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+}, 120_000);
+afterAll(() => {
+  server?.kill();
+  library?.close();
+});
+
+const get = async (route: string) => {
+  const response = await fetch(new URL(route, base));
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+};
+
+describe("HTTP API", () => {
+  it("answers every route with the library's JSON", async () => {
+    const question = "reward models that resist overoptimization";
+    const search = await get(`api/search?q=${encodeURIComponent(question)}&k=5&mode=hybrid`);
+    expect(search.status).toBe(200);
+    const expected = await library.search(question, { k: 5, mode: "hybrid" });
+    expect(search.body).toEqual({ query: expected.query, mode: expected.mode, results: expected.results });
+
+    const id = bundledPapers()[0]!.id;
+    expect((await get(`api/related/${id}?k=4`)).body).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 4 }))));
+    expect((await get("api/clusters?threshold=0.65")).body).toEqual(JSON.parse(JSON.stringify(library.clusters({ threshold: 0.65 }))));
+    expect((await get(`api/papers/${id}`)).body).toMatchObject({ id, title: bundledPapers()[0]!.title, abstract: bundledPapers()[0]!.abstract });
+    const stats = await get("api/stats");
+    expect(stats.body).toMatchObject({ papers: 71, chunks: library.stats().chunks, model: library.stats().model });
+    const map = await get("api/map");
+    expect((map.body.points as unknown[]).length).toBe(71);
+    const explained = await get(`api/search?q=${encodeURIComponent(question)}&k=2&explain=1`);
+    expect((explained.body.results as { explain: unknown }[])[0]!.explain).toBeTruthy();
+  });
+
+  it("takes the library's filters, repeated category included", async () => {
+    const all = await get("api/search?q=reward&k=5&category=cs.CL&category=cs.LG");
+    expect(all.status).toBe(200);
+    expect(all.body.results).toEqual([]); // the bundled .txt corpus has no categories
+  });
+
+  it("bad input is 400 with code, message and hint; an unknown paper or route 404; never a stack", async () => {
+    const bad = ["api/search?q=", "api/search?q=x&k=0", "api/search?q=x&k=abc", "api/search?q=x&mode=fuzzy", "api/search?q=x&since=2026-13", "api/clusters?threshold=7", `api/related/${bundledPapers()[0]!.id}?k=-1`, "api/related/reward"];
+    for (const route of bad) {
+      const r = await get(route);
+      expect(r.status, route).toBe(400);
+      const error = r.body.error as { code: string; message: string; hint: string };
+      expect(error.code, route).toMatch(/^[A-Z_]+$/);
+      expect(error.message.length, route).toBeGreaterThan(3);
+      expect(error.hint.length, route).toBeGreaterThan(3);
+      expect(JSON.stringify(r.body), route).not.toMatch(/\n\s+at |\.ts:\d+/);
+    }
+    for (const route of ["api/papers/no-such-paper", "api/related/no-such-paper-at-all", "api/nothing"]) expect((await get(route)).status, route).toBe(404);
+    expect((await fetch(new URL("api/search?q=x", base), { method: "POST" })).status).toBe(405);
+    expect((await fetch(new URL(`api/search?q=${"x".repeat(10_000)}`, base))).status).toBe(414);
+  });
+
+  it("sends no permissive CORS header, and only listens on loopback", async () => {
+    const r = await fetch(new URL("api/stats", base), { headers: { Origin: "http://evil.example" } });
+    expect(r.headers.get("access-control-allow-origin")).toBeNull();
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:/);
+  });
+
+  it("picks up an ingest made beside it on the next request", async () => {
+    const dir = tempDir();
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(path.join(dir, "a.jsonl"), JSON.stringify({ id: "x1", title: "First paper on sparse attention", abstract: "Sparse attention for long documents." }) + "\n");
+    const idx = tempDir();
+    const embedder = await sharedEmbedder();
+    await ingest({ corpus: dir, index: idx }, { embedder });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "serve", "--port", "0", "--index", idx]);
+    const url = await new Promise<string>((resolve) => {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /at (http:\/\/\S+\/)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    try {
+      const count = async () => ((await (await fetch(new URL("api/stats", url))).json()) as { papers: number }).papers;
+      expect(await count()).toBe(1);
+      writeFileSync(path.join(dir, "b.jsonl"), JSON.stringify({ id: "x2", title: "Second paper on retrieval", abstract: "Dense retrieval of passages." }) + "\n");
+      await ingest({ corpus: dir, index: idx }, { embedder });
+      expect(await count()).toBe(2);
+      const found = (await (await fetch(new URL("api/search?q=dense%20retrieval&k=1", url))).json()) as { results: { id: string }[] };
+      expect(found.results[0]!.id).toBe("x2");
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+describe("web page, in a real browser", () => {
+  it.skipIf(!existsSync(CHROMIUM))(`searches, opens a paper, follows a related one, and draws every paper on the map (needs ${CHROMIUM}: apt-get install -y chromium)`, async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      await page.goto(base);
+      await page.waitForSelector("body[data-ready=true]");
+      expect(await page.getAttribute("#map", "data-points")).toBe("71");
+      expect(await page.textContent("#stats")).toMatch(/71 papers/);
+
+      const target = bundledPapers().find((p) => p.title === "Reward Model Ensembles Help Mitigate Overoptimization")!;
+      await page.fill("#q", "how can reward models be made robust to overoptimization?");
+      await page.press("#q", "Enter");
+      await page.waitForSelector("#results li.hit");
+      expect(await page.getAttribute("#results li.hit >> nth=0", "data-id")).toBe(target.id);
+      expect(await page.locator("#results li.hit >> nth=0 >> mark").count()).toBeGreaterThan(0);
+      expect(await page.evaluate(() => (window as unknown as { papersiftMap: { state: { hits: number } } }).papersiftMap.state.hits)).toBe(10);
+
+      await page.click("#results li.hit >> nth=0");
+      await page.waitForSelector(`#paper[data-id="${target.id}"]:not([hidden]) li.hit`);
+      expect(await page.textContent("#paper .abstract")).toBe(target.abstract);
+      const related = await page.getAttribute("#paper li.hit >> nth=0", "data-id");
+      await page.click("#paper li.hit >> nth=0");
+      await page.waitForSelector(`#paper[data-id="${related}"]`);
+      expect(related).not.toBe(target.id);
+
+      await page.screenshot({ path: path.join(tempDir(), "papersift-page.png") });
+      // Nothing but this server was asked for anything.
+      expect(requests.every((u) => u.startsWith(base))).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe("MCP server", () => {
+  it("a real SDK client lists the four tools and calls each one", async () => {
+    const client = new Client({ name: "papersift-test", version: "1.0.0" });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, "bin", "papersift.js"), "mcp", "--index", indexDir], stderr: "pipe" });
+    await client.connect(transport);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(["get_paper", "list_clusters", "related_papers", "search_papers"]);
+      expect(tools.find((t) => t.name === "search_papers")!.inputSchema.properties).toHaveProperty("category");
+
+      const text = (r: unknown) => JSON.parse((r as { content: { text: string }[] }).content[0]!.text) as Record<string, unknown>;
+      const question = "reward models that resist overoptimization";
+      const search = await client.callTool({ name: "search_papers", arguments: { query: question, k: 3 } });
+      const expected = await library.search(question, { k: 3 });
+      expect(text(search)).toEqual({ query: expected.query, mode: expected.mode, results: expected.results });
+      const id = bundledPapers()[0]!.id;
+      expect(text(await client.callTool({ name: "related_papers", arguments: { paper: id, k: 2 } }))).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 2 }))));
+      expect(text(await client.callTool({ name: "get_paper", arguments: { id } }))).toMatchObject({ id, abstract: bundledPapers()[0]!.abstract });
+      expect(text(await client.callTool({ name: "list_clusters", arguments: {} }))).toEqual(JSON.parse(JSON.stringify(library.clusters())));
+      const missing = (await client.callTool({ name: "get_paper", arguments: { id: "no-such-paper-at-all" } })) as { isError?: boolean; content: { text: string }[] };
+      expect(missing.isError).toBe(true);
+      expect(missing.content[0]!.text).toMatch(/no paper matches/);
+    } finally {
+      await client.close();
+    }
+  });
+});
