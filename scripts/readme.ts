@@ -1,21 +1,22 @@
-// Regenerates the README's CLI reference from the CLI's own --help (npm run readme), so they cannot drift;
+// Writes docs/cli.md, the CLI reference, from the CLI's own --help (npm run readme), so the two cannot drift;
 // tests/cli.test.ts fails when they do.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 
-const README = new URL("../README.md", import.meta.url);
-const commands = ["ingest", "search", "related", "clusters", "stats"];
+const commands = ["ingest", "search", "related", "clusters", "stats", "serve", "mcp"];
 const help = (args: string[]) =>
   execFileSync(process.execPath, ["bin/papersift.js", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }).trim();
+const available = help(["--help"]);
 
 const reference = [
+  "# papersift command reference",
+  "",
+  "Generated from `--help` by `npm run readme`; do not edit by hand.",
+  "",
   "```",
-  help(["--help"]),
+  available,
   "```",
-  ...commands.flatMap((command) => ["", `### ${command}`, "```", help([command, "--help"]), "```"]),
+  ...commands.filter((c) => available.includes(`  ${c} `)).flatMap((command) => ["", `## ${command}`, "", "```", help([command, "--help"]), "```"]),
+  "",
 ].join("\n");
-
-const text = readFileSync(README, "utf8");
-const block = /<!-- cli:start -->[\s\S]*?<!-- cli:end -->/;
-if (!block.test(text)) throw new Error("README has no <!-- cli:start --> … <!-- cli:end --> block");
-writeFileSync(README, text.replace(block, () => `<!-- cli:start -->\n${reference}\n<!-- cli:end -->`));
+writeFileSync(new URL("../docs/cli.md", import.meta.url), reference);
