@@ -1,110 +1,326 @@
-// npm run eval: retrieval quality of each search mode and chunking, on the bundled corpus.
-//  1. Self-supervised: index the abstracts under placeholder titles, query with each real title, and see
-//     where the paper's own abstract ranks.
-//  2. tests/fixtures/questions.json: researcher questions with the papers that answer them, split into
-//     questions that use the abstracts' key terms and paraphrases that avoid them.
-// Also prints the cluster-threshold sweep behind the default threshold. `--json` prints JSON only.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// npm run eval: retrieval quality, per vendored model and search mode.
+//  - Bundled corpus, always: (1) title→abstract: the abstracts indexed under placeholder titles, each real
+//    title as the question, its own abstract as the answer; (2) tests/fixtures/questions.json, split into
+//    questions that use the abstracts' key terms and paraphrases that avoid them. hit@1, hit@5, MRR@10.
+//  - `--set DIR` (repeatable): a judged set in BEIR layout (corpus.jsonl, queries.jsonl {"id","text"},
+//    qrels.tsv query-id/doc-id/relevance, no header), e.g. ../shared/bench/scifact. nDCG@10 (binary gains),
+//    Recall@100, MRR@10, ingest chunks/s and warm query p50 per mode.
+//  - `--tune`: on each judged set, the hybrid weight grid, reciprocal-rank fusion, and (with two models) an
+//    ensemble of both models' dense rankings.
+//  - `--clusters DIR`: topics and fine clusters of DIR/corpus.jsonl (an arXiv export: `categories`) against
+//    the papers' primary arXiv categories: NMI and purity of each level, coverage, sizes, and the cold
+//    `papersift clusters` time and peak RSS, for a sweep of topic thresholds.
+// Indexes are cached in index-cache/eval/<set>/<model>/ and reused (only new text is embedded).
+// `--model NAME` (repeatable) limits the models; `--json` prints JSON only.
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { readCorpus } from "../src/corpus/index.ts";
-import { loadEmbedder } from "../src/embed.ts";
-import { DEFAULT_CHUNKING } from "../src/config.ts";
+import { loadEmbedder, type Embedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex, type SearchMode } from "../src/index.ts";
+import { DEFAULT_MODEL_DIR, describeModel, usageFor, vendoredModels } from "../src/model.ts";
 
-const asJson = process.argv.includes("--json");
+const args = process.argv.slice(2);
+const asJson = args.includes("--json");
+const tune = args.includes("--tune");
+const values = (flag: string) => args.flatMap((a, i) => (a === flag && args[i + 1] ? [args[i + 1]!] : []));
 const log = (line = "") => asJson || console.log(line);
 const MODES: SearchMode[] = ["dense", "lexical", "hybrid"];
-const CHUNKINGS = [
-  { windowTokens: 128, overlapTokens: 0 },
-  { windowTokens: 128, overlapTokens: 32 },
-  { windowTokens: 256, overlapTokens: 0 },
-  { windowTokens: 256, overlapTokens: 32 },
-];
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cache = path.join(root, "index-cache", "eval");
+const models = vendoredModels().filter((m) => !values("--model").length || values("--model").some((v) => v === m.manifest.id || v === path.basename(m.dir)));
 
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** A folder holding just this file (a BEIR set folder also holds queries and qrels, which are not papers). */
+function corpusFolder(name: string, file: string): string {
+  const dir = path.join(cache, name, "corpus");
+  mkdirSync(dir, { recursive: true });
+  const link = path.join(dir, path.basename(file));
+  if (!existsSync(link)) symlinkSync(path.resolve(file), link);
+  return dir;
+}
+
+/** Ingest (incrementally) into the cache; remember the embedding throughput of the run that embedded. */
+async function indexFor(set: string, corpus: string, modelDir: string, embedder: Embedder): Promise<{ dir: string; chunksPerSecond: number | null }> {
+  const dir = path.join(cache, set, path.basename(modelDir));
+  const summary = await ingest({ corpus, index: dir, model: modelDir }, { embedder });
+  const record = path.join(dir, "eval-ingest.json");
+  if (summary.embedded > 50) writeFileSync(record, JSON.stringify({ chunksPerSecond: summary.embedded / summary.seconds }));
+  const chunksPerSecond = existsSync(record) ? (JSON.parse(readFileSync(record, "utf8")) as { chunksPerSecond: number }).chunksPerSecond : null;
+  return { dir, chunksPerSecond };
+}
+
+// ---- bundled sets --------------------------------------------------------------------------------------
 interface Case {
   question: string;
   expected: string[];
 }
-interface Metrics {
-  n: number;
-  hit1: number;
-  hit5: number;
-  mrr10: number;
-}
-
-async function measure(index: PapersiftIndex, cases: Case[], mode: SearchMode): Promise<Metrics> {
+async function hits(index: PapersiftIndex, cases: Case[], mode: SearchMode, lexicalWeight?: number) {
   let hit1 = 0;
   let hit5 = 0;
   let mrr = 0;
   for (const c of cases) {
-    const ids = (await index.search(c.question, { k: 10, mode })).results.map((r) => r.id);
+    const ids = (await index.search(c.question, { k: 10, mode, lexicalWeight })).results.map((r) => r.id);
     const rank = ids.findIndex((id) => c.expected.includes(id));
     if (rank === 0) hit1++;
     if (rank >= 0 && rank < 5) hit5++;
     if (rank >= 0) mrr += 1 / (rank + 1);
   }
-  const r = (x: number) => Math.round((x / cases.length) * 1000) / 1000;
-  return { n: cases.length, hit1: r(hit1), hit5: r(hit5), mrr10: r(mrr) };
+  return { n: cases.length, hit1: round(hit1 / cases.length), hit5: round(hit5 / cases.length), mrr10: round(mrr / cases.length) };
 }
 
-const root = new URL("..", import.meta.url).pathname;
-const corpusDir = path.join(root, "corpus");
-const papers = readCorpus(corpusDir).papers;
+const bundledDir = path.join(root, "corpus");
+const papers = readCorpus(bundledDir).papers;
 const questions = JSON.parse(readFileSync(path.join(root, "tests/fixtures/questions.json"), "utf8")).questions as (Case & { kind: string })[];
-const work = mkdtempSync(path.join(tmpdir(), "papersift-eval-"));
-const titleless = path.join(work, "titleless");
-writeFileSync(
-  path.join(work, "titleless.jsonl"),
-  papers.map((p, i) => JSON.stringify({ id: p.id, title: `Abstract ${i + 1}`, abstract: p.abstract })).join("\n"),
-);
-const embedder = await loadEmbedder();
+const titlelessFile = path.join(cache, "titleless.jsonl");
+mkdirSync(cache, { recursive: true });
+writeFileSync(titlelessFile, papers.map((p, i) => JSON.stringify({ id: p.id, title: `Abstract ${i + 1}`, abstract: p.abstract })).join("\n") + "\n");
+const bundledSets: [string, string, Case[]][] = [
+  ["title→abstract", corpusFolder("titleless", titlelessFile), papers.map((p) => ({ question: p.title, expected: [p.id] }))],
+  ["questions: key terms", bundledDir, questions.filter((q) => q.kind === "key")],
+  ["questions: paraphrase", bundledDir, questions.filter((q) => q.kind === "paraphrase")],
+];
 
-const rows: { chunking: string; set: string; mode: SearchMode; metrics: Metrics }[] = [];
-for (const chunking of CHUNKINGS) {
-  const name = `${chunking.windowTokens}/${chunking.overlapTokens}`;
-  const sets: [string, string, Case[]][] = [
-    [path.join(work, "titleless-corpus"), "title→abstract", papers.map((p) => ({ question: p.title, expected: [p.id] }))],
-    [corpusDir, "questions: key terms", questions.filter((q) => q.kind === "key")],
-    [corpusDir, "questions: paraphrase", questions.filter((q) => q.kind === "paraphrase")],
-  ];
-  rmSync(titleless, { recursive: true, force: true });
-  for (const [corpus, set, cases] of sets) {
-    const indexDir = path.join(work, `index-${set === "title→abstract" ? "titleless" : "normal"}-${name.replace("/", "-")}`);
-    const source = corpus === corpusDir ? corpusDir : path.join(work, "only-titleless");
-    if (corpus !== corpusDir) {
-      rmSync(source, { recursive: true, force: true });
-      (await import("node:fs")).mkdirSync(source, { recursive: true });
-      writeFileSync(path.join(source, "titleless.jsonl"), readFileSync(path.join(work, "titleless.jsonl")));
+// ---- judged sets ----------------------------------------------------------------------------------------
+interface Judged {
+  name: string;
+  corpus: string;
+  queries: { id: string; text: string }[];
+  relevant: Map<string, Set<string>>;
+}
+function readSet(dir: string): Judged {
+  const name = path.basename(path.resolve(dir));
+  const queries = readFileSync(path.join(dir, "queries.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
+  const relevant = new Map<string, Set<string>>();
+  for (const line of readFileSync(path.join(dir, "qrels.tsv"), "utf8").split("\n")) {
+    const [q, doc, rel] = line.trim().split("\t");
+    if (!q || !doc || !(Number(rel) > 0)) continue;
+    if (!relevant.has(q)) relevant.set(q, new Set());
+    relevant.get(q)!.add(doc);
+  }
+  return { name, corpus: corpusFolder(name, path.join(dir, "corpus.jsonl")), queries: queries.filter((q) => relevant.has(String(q.id))), relevant };
+}
+
+/** nDCG@10 (binary gains), Recall@100, MRR@10 of ranked id lists. */
+function judge(set: Judged, ranked: Map<string, string[]>) {
+  let ndcg = 0;
+  let recall = 0;
+  let mrr = 0;
+  for (const q of set.queries) {
+    const rel = set.relevant.get(String(q.id))!;
+    const ids = ranked.get(String(q.id)) ?? [];
+    let dcg = 0;
+    ids.slice(0, 10).forEach((id, i) => (dcg += rel.has(id) ? 1 / Math.log2(i + 2) : 0));
+    let ideal = 0;
+    for (let i = 0; i < Math.min(rel.size, 10); i++) ideal += 1 / Math.log2(i + 2);
+    ndcg += dcg / ideal;
+    recall += ids.slice(0, 100).filter((id) => rel.has(id)).length / rel.size;
+    const first = ids.slice(0, 10).findIndex((id) => rel.has(id));
+    if (first >= 0) mrr += 1 / (first + 1);
+  }
+  const n = set.queries.length;
+  return { n, ndcg10: round(ndcg / n), recall100: round(recall / n), mrr10: round(mrr / n) };
+}
+
+/** Every query's ranked ids (k = 100 for Recall@100; 10 is enough for nDCG@10 and MRR@10, and faster). */
+async function rankAll(index: PapersiftIndex, set: Judged, mode: SearchMode, lexicalWeight?: number, k = 100) {
+  const ranked = new Map<string, string[]>();
+  const times: number[] = [];
+  for (const q of set.queries) {
+    const t = performance.now();
+    const { results } = await index.search(q.text, { k, mode, lexicalWeight });
+    times.push(performance.now() - t);
+    ranked.set(String(q.id), results.map((r) => r.id));
+  }
+  return { ranked, p50: round(median(times), 1) };
+}
+
+/** Reciprocal-rank fusion of several rankings (k = 60, as Cormack et al.). */
+function rrf(...rankings: Map<string, string[]>[]): Map<string, string[]> {
+  const fused = new Map<string, string[]>();
+  for (const q of rankings[0]!.keys()) {
+    const score = new Map<string, number>();
+    for (const ranking of rankings) (ranking.get(q) ?? []).forEach((id, i) => score.set(id, (score.get(id) ?? 0) + 1 / (60 + i + 1)));
+    fused.set(q, [...score.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id]) => id));
+  }
+  return fused;
+}
+
+// ---- run ----------------------------------------------------------------------------------------------
+const sets = values("--set").map(readSet);
+const output: { bundled: unknown[]; judged: unknown[]; tuning: unknown[] } = { bundled: [], judged: [], tuning: [] };
+const denseByModel = new Map<string, Map<string, Map<string, string[]>>>(); // set → model → ranking
+
+for (const { dir: modelDir, manifest } of models) {
+  const embedder = await loadEmbedder({ model: modelDir });
+  for (const [set, corpus, cases] of bundledSets) {
+    const { dir } = await indexFor(set === "title→abstract" ? "titleless" : "bundled", corpus, modelDir, embedder);
+    const index = await openIndex(dir, { embedder });
+    for (const mode of MODES) output.bundled.push({ model: manifest.id, set, mode, ...(await hits(index, cases, mode)) });
+    index.close();
+  }
+  for (const set of sets) {
+    const { dir, chunksPerSecond } = await indexFor(set.name, set.corpus, modelDir, embedder);
+    const index = await openIndex(dir, { embedder });
+    for (const mode of MODES) {
+      const { ranked, p50 } = await rankAll(index, set, mode);
+      // Latency as people search: k = 10 (k = 100 scores ten times the candidates).
+      const { p50: p50k10 } = await rankAll(index, set, mode, undefined, 10);
+      output.judged.push({ model: manifest.id, set: set.name, mode, ...judge(set, ranked), chunksPerSecond: chunksPerSecond && round(chunksPerSecond, 1), p50ms: p50k10, p50k100ms: p50 });
+      if (mode === "dense") {
+        if (!denseByModel.has(set.name)) denseByModel.set(set.name, new Map());
+        denseByModel.get(set.name)!.set(manifest.id, ranked);
+      }
     }
-    await ingest({ corpus: source, index: indexDir, chunking }, { embedder });
-    const index = await openIndex(indexDir, { embedder });
-    for (const mode of MODES) rows.push({ chunking: name, set, mode, metrics: await measure(index, cases, mode) });
+    if (tune) {
+      for (const weight of [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6, 1]) {
+        const { ranked } = await rankAll(index, set, "hybrid", weight, 10);
+        const bundled = [];
+        for (const [name, corpus, cases] of bundledSets) {
+          const b = await openIndex((await indexFor(name === "title→abstract" ? "titleless" : "bundled", corpus, modelDir, embedder)).dir, { embedder });
+          bundled.push({ set: name, ...(await hits(b, cases, "hybrid", weight)) });
+          b.close();
+        }
+        output.tuning.push({ model: manifest.id, set: set.name, fusion: `weighted ${weight}`, ...judge(set, ranked), recall100: null, bundled });
+      }
+      const dense = (await rankAll(index, set, "dense")).ranked;
+      const lexical = (await rankAll(index, set, "lexical")).ranked;
+      output.tuning.push({ model: manifest.id, set: set.name, fusion: "RRF dense + lexical", ...judge(set, rrf(dense, lexical)) });
+    }
     index.close();
   }
 }
-
-log("Retrieval quality on the bundled corpus (chunk window/overlap in tokens)\n");
-log("| chunking | set | mode | hit@1 | hit@5 | MRR@10 |");
-log("|---|---|---|---|---|---|");
-for (const r of rows) {
-  const isDefault = r.chunking === `${DEFAULT_CHUNKING.windowTokens}/${DEFAULT_CHUNKING.overlapTokens}` ? " (default)" : "";
-  log(`| ${r.chunking}${isDefault} | ${r.set} (${r.metrics.n}) | ${r.mode} | ${r.metrics.hit1.toFixed(3)} | ${r.metrics.hit5.toFixed(3)} | ${r.metrics.mrr10.toFixed(3)} |`);
+if (tune) {
+  for (const set of sets) {
+    const byModel = denseByModel.get(set.name)!;
+    if (byModel.size < 2) continue;
+    const names = [...byModel.keys()];
+    output.tuning.push({ model: names.join(" + "), set: set.name, fusion: "RRF of dense rankings", ...judge(set, rrf(...byModel.values())) });
+  }
 }
 
-// Cluster threshold sweep on the default index.
-const defaultIndex = path.join(work, `index-normal-${DEFAULT_CHUNKING.windowTokens}-${DEFAULT_CHUNKING.overlapTokens}`);
-const index = await openIndex(defaultIndex, { embedder });
-const sweep = [0.5, 0.55, 0.6, 0.65, 0.7].map((threshold) => {
-  const c = index.clusters({ threshold });
-  const clustered = c.clusters.reduce((n, x) => n + x.size, 0);
-  const cohesion = c.clusters.reduce((s, x) => s + x.cohesion * x.size, 0) / Math.max(1, clustered);
-  return { threshold, clusters: c.clusters.length, largest: Math.max(0, ...c.clusters.map((x) => x.size)), clustered, cohesion: Math.round(cohesion * 1000) / 1000 };
-});
-index.close();
-log("\nClusters by threshold (default chunking)\n");
-log("| threshold | clusters | largest | papers clustered | mean cohesion |");
-log("|---|---|---|---|---|");
-for (const s of sweep) log(`| ${s.threshold} | ${s.clusters} | ${s.largest} | ${s.clustered}/${papers.length} | ${s.cohesion.toFixed(3)} |`);
-if (asJson) console.log(JSON.stringify({ quality: rows, clusters: sweep }));
-rmSync(work, { recursive: true, force: true });
+// ---- clusters against arXiv categories -----------------------------------------------------------------
+/** Normalised mutual information (arithmetic normalisation) and purity of a labelling against categories. */
+function agreement(assigned: Map<string, number>, category: Map<string, string>) {
+  const n = assigned.size;
+  const joint = new Map<string, number>();
+  const byCluster = new Map<number, number>();
+  const byCategory = new Map<string, number>();
+  for (const [id, cluster] of assigned) {
+    const cat = category.get(id) ?? "?";
+    joint.set(`${cluster}\t${cat}`, (joint.get(`${cluster}\t${cat}`) ?? 0) + 1);
+    byCluster.set(cluster, (byCluster.get(cluster) ?? 0) + 1);
+    byCategory.set(cat, (byCategory.get(cat) ?? 0) + 1);
+  }
+  const entropy = (counts: Iterable<number>) => [...counts].reduce((h, c) => h - (c / n) * Math.log(c / n), 0);
+  let mi = 0;
+  const best = new Map<number, number>();
+  for (const [key, c] of joint) {
+    const [cluster, cat] = key.split("\t");
+    mi += (c / n) * Math.log((c * n) / (byCluster.get(Number(cluster))! * byCategory.get(cat!)!));
+    best.set(Number(cluster), Math.max(best.get(Number(cluster)) ?? 0, c));
+  }
+  const h = entropy(byCluster.values()) + entropy(byCategory.values());
+  return { nmi: round(h > 0 ? (2 * mi) / h : 0), purity: round([...best.values()].reduce((a, b) => a + b, 0) / n) };
+}
+
+const clustersDir = values("--clusters")[0];
+const clusterRows: Record<string, unknown>[] = [];
+let stability: { removed: number; topicsBefore: number; topicsAfter: number; kept: number; share: number } | null = null;
+if (clustersDir) {
+  const name = path.basename(path.resolve(clustersDir));
+  const corpus = corpusFolder(name, path.join(clustersDir, "corpus.jsonl"));
+  const modelDir = values("--model").length ? models[0]!.dir : DEFAULT_MODEL_DIR;
+  const { dir } = await indexFor(name, corpus, modelDir, await loadEmbedder({ model: modelDir }));
+  const category = new Map<string, string>();
+  for (const line of readFileSync(path.join(clustersDir, "corpus.jsonl"), "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const paper = JSON.parse(line) as { id: string | number; categories?: string };
+    category.set(String(paper.id), (paper.categories ?? "?").split(/\s+/)[0]!);
+  }
+  const index = await openIndex(dir);
+  const sizes = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => b - a);
+    return { count: xs.length, largest: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0 };
+  };
+  // Topic thresholds below the model's fine-cluster threshold by a share of the room above it (1 − threshold):
+  // for MiniLM (0.6) 0.5 … 0.3, for bge-small (0.83) 0.79 … 0.70, since cosine levels differ by model.
+  const { clusterThreshold } = usageFor(describeModel(modelDir).id);
+  const sweep = [0.25, 0.375, 0.5, 0.625, 0.75].map((share) => Math.round((clusterThreshold - share * (1 - clusterThreshold)) * 1000) / 1000);
+  for (const topicThreshold of sweep) {
+    const t = performance.now();
+    const c = index.clusters({ topicThreshold });
+    const seconds = round((performance.now() - t) / 1000, 1);
+    const topicOf = new Map(c.topics.flatMap((topic) => topic.papers.map((p) => [p.id, topic.id] as [string, number])));
+    const clusterOf = new Map(c.clusters.flatMap((cluster) => cluster.papers.map((p) => [p.id, cluster.id] as [string, number])));
+    clusterRows.push({
+      topicThreshold,
+      seconds,
+      topics: { ...sizes(c.topics.map((x) => x.size)), coverage: c.coverage, ...agreement(topicOf, category) },
+      fine: { ...sizes(c.clusters.map((x) => x.size)), coverage: round(clusterOf.size / category.size), ...agreement(clusterOf, category) },
+    });
+  }
+  index.close();
+  // Stable ids: run the default clustering (recording its topics), take 1% of the papers out of a copy of
+  // the index (every 100th; nothing to embed), cluster again, and count the topics that kept their id.
+  const before = (await openIndex(dir)).clusters();
+  const copy = path.join(cache, name, "stability");
+  rmSync(copy, { recursive: true, force: true });
+  cpSync(dir, copy, { recursive: true });
+  const fewer = path.join(cache, name, "corpus-99");
+  mkdirSync(fewer, { recursive: true });
+  const lines = readFileSync(path.join(clustersDir, "corpus.jsonl"), "utf8").split("\n").filter(Boolean);
+  writeFileSync(path.join(fewer, "corpus.jsonl"), lines.filter((_, i) => i % 100 !== 0).join("\n") + "\n");
+  await ingest({ corpus: fewer, index: copy }, { embedder: await loadEmbedder({ model: modelDir }) });
+  const after = (await openIndex(copy)).clusters();
+  const kept = before.topics.filter((t) => {
+    const home = after.topics.find((u) => u.id === t.id);
+    if (!home) return false;
+    const members = new Set(home.papers.map((p) => p.id));
+    return t.papers.filter((p) => members.has(p.id)).length * 2 > t.size;
+  }).length;
+  stability = { removed: lines.length - lines.filter((_, i) => i % 100 !== 0).length, topicsBefore: before.topics.length, topicsAfter: after.topics.length, kept, share: round(kept / before.topics.length) };
+  // Cold, as a user runs it: a fresh process, defaults, model never loaded.
+  const cold = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, path.join(root, "bin", "papersift.js"), "clusters", "--index", dir, "--json"], { encoding: "utf8", maxBuffer: 2 ** 28 });
+  const [wall, rssKb] = cold.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+  clusterRows.push({ cold: { seconds: wall, rssMb: Math.round(rssKb! / 1024) } });
+}
+
+type Row = Record<string, unknown>;
+log("Bundled corpus (71 papers): hit@1, hit@5, MRR@10\n");
+log("| model | set | mode | hit@1 | hit@5 | MRR@10 |");
+log("|---|---|---|---|---|---|");
+for (const r of output.bundled as Row[]) log(`| ${r.model} | ${r.set} (${r.n}) | ${r.mode} | ${r.hit1} | ${r.hit5} | ${r.mrr10} |`);
+if (sets.length) {
+  log("\nJudged sets: nDCG@10, Recall@100, MRR@10; ingest chunks/s (the run that embedded); warm query p50 at k = 10 and 100\n");
+  log("| model | set | mode | nDCG@10 | Recall@100 | MRR@10 | ingest chunks/s | p50 ms, k=10 | p50 ms, k=100 |");
+  log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of output.judged as Row[]) log(`| ${r.model} | ${r.set} (${r.n}) | ${r.mode} | ${r.ndcg10} | ${r.recall100} | ${r.mrr10} | ${r.chunksPerSecond ?? "–"} | ${r.p50ms} | ${r.p50k100ms} |`);
+}
+if (output.tuning.length) {
+  log("\nFusion on the judged sets (bundled sets: hybrid hit@5 / title→abstract hit@1 at the same weight)\n");
+  log("| model | set | fusion | nDCG@10 | Recall@100 | MRR@10 | title hit@1 | key hit@5 | paraphrase hit@5 |");
+  log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of output.tuning as (Row & { bundled?: { set: string; hit1: number; hit5: number }[] })[]) {
+    const b = (name: string, key: "hit1" | "hit5") => r.bundled?.find((x) => x.set === name)?.[key] ?? "–";
+    log(`| ${r.model} | ${r.set} | ${r.fusion} | ${r.ndcg10} | ${r.recall100} | ${r.mrr10} | ${b("title→abstract", "hit1")} | ${b("questions: key terms", "hit5")} | ${b("questions: paraphrase", "hit5")} |`);
+  }
+}
+if (clusterRows.length) {
+  log(`\nTopics and clusters of ${clustersDir} against primary arXiv categories (NMI and purity over the papers each level covers)\n`);
+  log("| topic threshold | topics | largest | median | coverage | NMI | purity | fine clusters | largest | median | coverage | NMI | purity | seconds (warm) |");
+  log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of clusterRows as (Row & { topics?: Row; fine?: Row })[]) {
+    if (!r.topics || !r.fine) continue;
+    const t = r.topics;
+    const f = r.fine;
+    log(`| ${r.topicThreshold} | ${t.count} | ${t.largest} | ${t.median} | ${t.coverage} | ${t.nmi} | ${t.purity} | ${f.count} | ${f.largest} | ${f.median} | ${f.coverage} | ${f.nmi} | ${f.purity} | ${r.seconds} |`);
+  }
+  const cold = (clusterRows.at(-1) as { cold: { seconds: number; rssMb: number } }).cold;
+  log(`\ncold \`papersift clusters\` (defaults, fresh process): ${cold.seconds} s, peak RSS ${cold.rssMb} MB`);
+  if (stability) log(`topic ids after removing ${stability.removed} papers (1%): ${stability.kept} of ${stability.topicsBefore} topics kept their id and most of their papers (${stability.share}); ${stability.topicsAfter} topics after`);
+}
+if (asJson) console.log(JSON.stringify({ ...output, clusters: clusterRows, stability }));

@@ -6,8 +6,6 @@ import { DEFAULT_CHUNKING, DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, DEFAULT_LOCK_W
 import { exitCodeFor, PapersiftError } from "./errors.ts";
 import { isCorruption } from "./store/store.ts";
 import {
-  DEFAULT_CLUSTER_THRESHOLD,
-  DEFAULT_TOPIC_THRESHOLD,
   DEFAULT_MODE,
   ingest,
   openIndex,
@@ -46,12 +44,23 @@ function decimal(name: string) {
   };
 }
 
-/** Progress on a terminal only: "embedding 57/141 chunks · 23/s · ~4 s left". */
+const duration = (seconds: number) =>
+  seconds < 90 ? `${Math.ceil(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+
+/**
+ * Progress on a terminal only: first the plan ("embedding 21,480 new chunks (~9 min), 312 reused"), then
+ * "embedding chunks 57/141 · 23/s · ~4 s left".
+ */
 function progressReporter(enabled: boolean): (p: IngestProgress) => void {
   if (!enabled || !process.stderr.isTTY) return () => {};
   const started = new Map<string, number>();
   let last = 0;
   return (p) => {
+    if (p.phase === "plan") {
+      const eta = p.rate ? ` (~${duration(p.done / p.rate)})` : "";
+      process.stderr.write(`\r\x1b[2Kembedding ${p.done.toLocaleString("en")} new chunks${eta}, ${(p.total - p.done).toLocaleString("en")} reused\n`);
+      return;
+    }
     const now = performance.now();
     if (!started.has(p.phase)) started.set(p.phase, now);
     if (now - last < 100 && p.done !== p.total) return;
@@ -59,8 +68,8 @@ function progressReporter(enabled: boolean): (p: IngestProgress) => void {
     const elapsed = (now - started.get(p.phase)!) / 1000;
     const rate = elapsed > 0 ? p.done / elapsed : 0;
     const left = rate > 0 ? Math.ceil((p.total - p.done) / rate) : 0;
-    const what = { read: "read papers", chunk: "chunking papers", embed: "embedding chunks", write: "writing index", index: "updating HNSW" }[p.phase];
-    const detail = p.phase === "embed" && rate > 0 ? ` · ${rate.toFixed(0)}/s · ~${left} s left` : "";
+    const what = { read: "read papers", chunk: "chunking papers", embed: "embedding chunks", write: "writing index", index: "updating HNSW" }[p.phase as Exclude<IngestProgress["phase"], "plan">];
+    const detail = p.phase === "embed" && rate > 0 ? ` · ${rate.toFixed(0)}/s · ~${duration(left)} left` : "";
     process.stderr.write(`\r\x1b[2K${what} ${p.done}/${p.total}${detail}`);
     if (p.done === p.total) process.stderr.write("\r\x1b[2K");
   };
@@ -289,8 +298,8 @@ filterOptions(program.command("clusters"))
   .description("group the corpus into topics, and topics into clusters of highly similar papers")
   .addOption(new Option("--level <level>", "topics (coarse, with their top papers) or fine (every cluster, every paper)").choices(["topics", "fine"]).default("topics"))
   .addOption(new Option("--topic <id>", "one topic: its clusters and all its papers").argParser(integer("--topic", 1)))
-  .addOption(new Option("--threshold <t>", "fine clusters: minimum mean cosine similarity between their papers").argParser(decimal("--threshold")).default(DEFAULT_CLUSTER_THRESHOLD))
-  .addOption(new Option("--topic-threshold <t>", "topics: the same, lower").argParser(decimal("--topic-threshold")).default(DEFAULT_TOPIC_THRESHOLD))
+  .addOption(new Option("--threshold <t>", "fine clusters: minimum mean cosine similarity between their papers (default: the model's, 0.83 for bge-small, 0.6 for MiniLM)").argParser(decimal("--threshold")))
+  .addOption(new Option("--topic-threshold <t>", "topics: the same, lower (default: the model's)").argParser(decimal("--topic-threshold")))
   .addOption(new Option("--min-size <m>", "smallest group reported as a cluster").argParser(integer("--min-size", 2)).default(2))
   .addOption(indexOption())
   .addOption(jsonOption())

@@ -18,7 +18,7 @@ import { checkRange, FilterFields } from "./query/filter.ts";
 import { corpusMap, type CorpusMap } from "./query/map.ts";
 import { relatedPapers, resolvePaper } from "./query/related.ts";
 import { rankPapers, type Hit, type SearchMode } from "./query/search.ts";
-import { lexicalWeightFor, vendoredModelDir } from "./model.ts";
+import { usageFor, vendoredModelDir } from "./model.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
 import { Store, type StoreState } from "./store/store.ts";
 
@@ -29,16 +29,9 @@ export type { Filter } from "./query/filter.ts";
 export type { CorpusMap, MapPoint } from "./query/map.ts";
 export type { Cluster, Clustering, Topic } from "./query/clusters.ts";
 
-/** The default mode is the one that scored best in `npm run eval` (see README: quality). */
+/** The default mode is the one that scored best in `npm run eval` (docs/quality.md). */
 export const DEFAULT_MODE: SearchMode = "hybrid";
-/**
- * Chosen from a sweep on the bundled corpus (npm run eval prints it): its background similarity (mean over all
- * pairs) is ≈0.48 and the median paper's nearest neighbour sits at ≈0.71; at 0.6 clusters stay topical
- * (mean cohesion 0.65, largest 18 papers) while 52 of 71 papers still join one. At 0.55 one cluster swallows 43.
- */
-export const DEFAULT_CLUSTER_THRESHOLD = 0.6;
-/** Topics: the agglomeration carried on to this similarity (chosen on the arXiv sample, docs/quality.md). */
-export const DEFAULT_TOPIC_THRESHOLD = 0.45;
+/** Smallest group reported as a topic. */
 export const DEFAULT_TOPIC_MIN_SIZE = 5;
 
 const K = z.number().int().min(1).max(1_000_000);
@@ -59,8 +52,10 @@ export const RelatedOptions = z.object({ ...FilterFields, k: K.default(10) }).su
 export const ClusterOptions = z
   .object({
     ...FilterFields,
-    threshold: z.number().min(-1).max(1).default(DEFAULT_CLUSTER_THRESHOLD),
-    topicThreshold: z.number().min(-1).max(1).default(DEFAULT_TOPIC_THRESHOLD),
+    /** Default: the index's model's clusterThreshold (cosine levels differ by model). */
+    threshold: z.number().min(-1).max(1).optional(),
+    /** Default: the index's model's topicThreshold. */
+    topicThreshold: z.number().min(-1).max(1).optional(),
     minSize: z.number().int().min(2).default(2),
     topicMinSize: z.number().int().min(2).default(DEFAULT_TOPIC_MIN_SIZE),
     neighbors: z.number().int().min(1).max(100).default(10),
@@ -154,7 +149,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     if (queryVectors.size > 256) queryVectors.delete(queryVectors.keys().next().value!);
   };
 
-  return {
+  const index: PapersiftIndex = {
     async search(question, input) {
       const options = parseOptions(SearchOptions, input);
       const query = question.replace(/\0/g, " ").trim();
@@ -170,7 +165,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         vector = queryVectors.get(query) ?? (await model.embed([query], undefined, "query"))[0]!;
         remember(query, vector);
       }
-      const lexicalWeight = options.lexicalWeight ?? lexicalWeightFor(state().model.id);
+      const lexicalWeight = options.lexicalWeight ?? usageFor(state().model.id).lexicalWeight;
       const { category, since, until, author } = options;
       const filter = { category, since, until, author };
       return { query, mode: options.mode, results: rankPapers(store, query, vector ?? null, { ...options, lexicalWeight, filter }), notices };
@@ -180,8 +175,13 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       return relatedPapers(store, paper, k, filter);
     },
     clusters(input) {
-      const { category, since, until, author, ...options } = parseOptions(ClusterOptions, input);
-      return clusterPapers(store, options, { category, since, until, author });
+      const { category, since, until, author, threshold, topicThreshold, ...options } = parseOptions(ClusterOptions, input);
+      const defaults = usageFor(state().model.id);
+      return clusterPapers(
+        store,
+        { ...options, threshold: threshold ?? defaults.clusterThreshold, topicThreshold: topicThreshold ?? defaults.topicThreshold },
+        { category, since, until, author },
+      );
     },
     stats() {
       const s = state();
@@ -223,7 +223,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     map() {
       const generation = state().generation;
       if (mapCache?.generation !== generation) {
-        mapCache = { generation, map: corpusMap(store, clusterPapers(store, parseOptions(ClusterOptions, {}))) };
+        mapCache = { generation, map: corpusMap(store, index.clusters()) };
       }
       return mapCache.map;
     },
@@ -231,4 +231,5 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       store.close();
     },
   };
+  return index;
 }

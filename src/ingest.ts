@@ -28,9 +28,11 @@ export interface Plan {
 }
 
 export interface IngestProgress {
-  phase: "read" | "chunk" | "embed" | "write" | "index";
+  /** "plan": done = chunks to embed, total = chunks to write, rate = this model's last measured chunks/s. */
+  phase: "read" | "chunk" | "plan" | "embed" | "write" | "index";
   done: number;
   total: number;
+  rate?: number | undefined;
 }
 
 export interface IngestSummary {
@@ -307,6 +309,8 @@ async function apply(
     const missing = all.filter((p) => missingKeys.has(p.key.toString("hex")));
     const totalChunks = writes.reduce((n, w) => n + (w.chunks?.length ?? 0), 0);
     reused = totalChunks - missing.length;
+    if (missing.length) ctx.progress({ phase: "plan", done: missing.length, total: totalChunks, rate: store.embedRate(ctx.model.fingerprint) ?? undefined });
+    const embedStarted = performance.now();
     for (let i = 0; i < missing.length; i += EMBED_STEP) {
       const step = missing.slice(i, i + EMBED_STEP);
       const vectors = await embedder.embed(
@@ -317,6 +321,7 @@ async function apply(
       embedded += step.length;
       if (i === 0) failpoint("after-first-embed-step");
     }
+    if (missing.length >= EMBED_STEP) store.recordEmbedRate(ctx.model.fingerprint, missing.length / ((performance.now() - embedStarted) / 1000));
   }
 
   ctx.progress({ phase: "write", done: 0, total: 1 });

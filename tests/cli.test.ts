@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest } from "../src/index.ts";
+import { usageFor } from "../src/model.ts";
 import { BUNDLED_CORPUS, bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, tempDir, writeTxt } from "./helpers.ts";
 
 let index: string;
@@ -86,6 +87,21 @@ describe("papersift search", () => {
     expect(unknown.stderr).toMatch(/no vendored model of that name \(bge-small-en-v1\.5, all-MiniLM-L6-v2\)/);
   });
 
+  it("on a terminal, ingest says how many chunks it will embed before it starts, then an estimate next time", () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "papers.txt"), bundledPapers().slice(0, 40));
+    const idx = path.join(tempDir(), "idx");
+    const onTty = () =>
+      spawnSync("script", ["-qec", `"${process.execPath}" "${path.join(ROOT, "bin", "papersift.js")}" ingest --corpus "${corpus}" --index "${idx}"`, "/dev/null"], { encoding: "utf8" }).stdout;
+    const first = onTty();
+    expect(first).toMatch(/embedding (\d+) new chunks, 0 reused/);
+    const planned = Number(/embedding (\d+) new chunks/.exec(first)![1]);
+    expect(first).toMatch(new RegExp(`${planned} chunks embedded`));
+    writeTxt(path.join(corpus, "more.txt"), bundledPapers().slice(40, 71));
+    // The second ingest knows this model's rate from the first: the plan comes with a time estimate.
+    expect(onTty()).toMatch(/embedding \d+ new chunks \(~\d+ (s|min)\), \d+ reused/);
+  });
+
   it("on a fresh clone builds the index from the corpus first, then answers", () => {
     const corpus = tempDir();
     writeTxt(path.join(corpus, "papers.txt"), bundledPapers().slice(0, 4));
@@ -119,7 +135,7 @@ describe("papersift related / clusters / stats / ingest", () => {
     const r = runCli(["clusters", "--index", index, "--json"], { nodeArgs: FORBID_MODEL });
     expect(r.status).toBe(0);
     const body = parse(r.stdout) as { threshold: number; clusters: Record<string, unknown>[]; unclustered: unknown[] };
-    expect(body.threshold).toBe(0.6);
+    expect(body.threshold).toBe(usageFor("BAAI/bge-small-en-v1.5").clusterThreshold); // the index's model's
     expect(Object.keys(body.clusters[0]!)).toEqual(expect.arrayContaining(["id", "label", "size", "cohesion", "papers"]));
     const count = body.clusters.reduce((n, c) => n + (c.size as number), 0) + body.unclustered.length;
     expect(count).toBe(71);
@@ -128,7 +144,7 @@ describe("papersift related / clusters / stats / ingest", () => {
   it("stats and --help never load the model", () => {
     const stats = runCli(["stats", "--index", index, "--json"], { nodeArgs: FORBID_MODEL });
     expect(stats.status).toBe(0);
-    expect(parse(stats.stdout)).toMatchObject({ papers: 71, model: { id: "sentence-transformers/all-MiniLM-L6-v2", dims: 384 } });
+    expect(parse(stats.stdout)).toMatchObject({ papers: 71, model: { id: "BAAI/bge-small-en-v1.5", dims: 384 } });
     for (const args of [["--help"], ["search", "--help"], ["ingest", "--help"]]) {
       expect(runCli(args, { nodeArgs: FORBID_MODEL }).status).toBe(0);
     }

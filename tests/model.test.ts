@@ -8,6 +8,10 @@ import { loadEmbedder, type Embedder } from "../src/embed.ts";
 import { dot as cosine } from "../src/similarity.ts";
 import { DEFAULT_MODEL_DIR, describeModel, vendoredModels } from "../src/model.ts";
 
+it("the default model is bge-small-en-v1.5 (chosen on SciFact, docs/quality.md)", () => {
+  expect(describeModel(DEFAULT_MODEL_DIR).id).toBe("BAAI/bge-small-en-v1.5");
+});
+
 const Reference = z.object({
   max_tokens: z.number(),
   embeddings: z.array(z.object({ text: z.string(), vector: z.array(z.number()).length(384) })).min(20),
@@ -18,12 +22,13 @@ const reference = Reference.parse(
 
 let embedder: Embedder;
 beforeAll(async () => {
-  embedder = await loadEmbedder();
+  embedder = await loadEmbedder({ model: "all-MiniLM-L6-v2" });
 });
 
 describe("vendored model", () => {
   it("is described without loading it: dims, window, fingerprint of the int8 graph", () => {
-    const info = describeModel(DEFAULT_MODEL_DIR);
+    const info = embedder.model;
+    expect(describeModel(info.dir)).toEqual(info);
     expect(info.dims).toBe(384);
     expect(info.maxTokens).toBe(256);
     expect(info.quantized).toBe(true);
@@ -80,7 +85,7 @@ describe("Embedder", () => {
       "another one",
       "reinforcement learning from human feedback aligns language models with preferences",
     ];
-    const batched = await loadEmbedder({ batchSize: 2 }).then((e) => e.embed(texts));
+    const batched = await loadEmbedder({ model: "all-MiniLM-L6-v2", batchSize: 2 }).then((e) => e.embed(texts));
     for (const [i, text] of texts.entries()) {
       const [alone] = await embedder.embed([text]);
       // Dynamic int8 quantization scales activations per batch, so batch-mates move a vector slightly;

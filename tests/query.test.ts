@@ -6,6 +6,7 @@ import { beforeAll, afterAll, describe, expect, it } from "vitest";
 import type { Paper } from "../src/corpus/index.ts";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { usageFor } from "../src/model.ts";
 import { matchTopics } from "../src/query/clusters.ts";
 import { SCHEMA_VERSION } from "../src/store/schema.ts";
 import { Store } from "../src/store/store.ts";
@@ -31,7 +32,11 @@ describe("search", () => {
       const sentence = paper.abstract.split(/(?<=\.)\s+/)[1]!;
       for (const mode of ["dense", "lexical", "hybrid"] as const) {
         const { results } = await index.search(`What work says: ${sentence}`, { k: 5, mode });
-        expect(results[0]?.id, `${mode}: ${sentence}`).toBe(paper.id);
+        // Dense alone may put close neighbours first for a generic sentence: with bge-small, "a well-trained
+        // reward model can substantially improve model performances at inference time" scores 0.780 and
+        // 0.779 for two other reward-model papers and 0.771 for its own, third. Hybrid and lexical put it first.
+        if (mode === "dense") expect(results.slice(0, 3).map((r) => r.id), `${mode}: ${sentence}`).toContain(paper.id);
+        else expect(results[0]?.id, `${mode}: ${sentence}`).toBe(paper.id);
       }
     }
   });
@@ -71,7 +76,7 @@ describe("search", () => {
     await expect(index.search("x", { k: 1.5 })).rejects.toMatchObject({ code: "BAD_OPTION" });
     await expect(index.search("x", { mode: "fuzzy" as "dense" })).rejects.toMatchObject({ code: "BAD_OPTION" });
     const long = await index.search("reward models ".repeat(300), { k: 3 });
-    expect(long.notices[0]).toMatch(/only the first 256 were used/);
+    expect(long.notices[0]).toMatch(new RegExp(`only the first ${embedder.model.maxTokens} were used`));
     expect(long.results).toHaveLength(3);
   });
 });
@@ -95,7 +100,7 @@ describe("search --explain", () => {
     expect(top.lexical!.matched).toEqual(expect.arrayContaining(["reward", "overoptimization"]));
     expect(explained.results.some((r) => r.explain!.lexical?.normalised === 1)).toBe(true);
     // The weight comes from the model's manifest, and a caller can override it.
-    expect(top.weight).toBe(0.2);
+    expect(top.weight).toBe(embedder.model.lexicalWeight);
     const noWords = await index.search(question, { k: 5, explain: true, lexicalWeight: 0 });
     expect(noWords.results.map((r) => r.score)).toEqual(noWords.results.map((r) => r.similarity));
     const lexical = await index.search(question, { k: 3, mode: "lexical", explain: true });
@@ -167,12 +172,13 @@ describe("clusters", () => {
   });
 
   it("a higher threshold never makes clusters bigger; --min-size drops small groups", () => {
-    const loose = index.clusters({ threshold: 0.4 });
-    const tight = index.clusters({ threshold: 0.7 });
+    const threshold = usageFor(embedder.model.id).clusterThreshold;
+    const loose = index.clusters({ threshold: threshold - 0.08 });
+    const tight = index.clusters({ threshold: threshold + 0.05 });
     const largest = (c: typeof loose) => Math.max(0, ...c.clusters.map((x) => x.size));
     expect(largest(tight)).toBeLessThanOrEqual(largest(loose));
     expect(tight.unclustered.length).toBeGreaterThanOrEqual(loose.unclustered.length);
-    const big = index.clusters({ threshold: 0.4, minSize: 5 });
+    const big = index.clusters({ threshold: threshold - 0.08, minSize: 5 });
     expect(big.clusters.every((c) => c.size >= 5)).toBe(true);
   });
 });
@@ -195,7 +201,8 @@ describe("topics: a coarse level over the clusters", () => {
       expect(t.label.length).toBeGreaterThan(0);
     }
     // A lower topic threshold merges further: never more topics.
-    expect(index.clusters({ topicThreshold: 0.3 }).topics.length).toBeLessThanOrEqual(index.clusters({ topicThreshold: 0.5 }).topics.length);
+    const t = c.topicThreshold;
+    expect(index.clusters({ topicThreshold: t - 0.05 }).topics.length).toBeLessThanOrEqual(index.clusters({ topicThreshold: t + 0.03 }).topics.length);
   });
 
   it("keeps topic ids when a paper leaves and another arrives, and is deterministic", async () => {
@@ -206,13 +213,13 @@ describe("topics: a coarse level over the clusters", () => {
     write(bundledPapers().slice(0, 70));
     await ingest({ corpus, index: dir }, { embedder });
     const first = await openIndex(dir, { embedder });
-    const before = first.clusters({ topicThreshold: 0.5 });
-    expect(first.clusters({ topicThreshold: 0.5 })).toEqual(before);
+    const before = first.clusters();
+    expect(first.clusters()).toEqual(before);
     first.close();
     write([...bundledPapers().slice(1, 70), bundledPapers()[70]!]);
     await ingest({ corpus, index: dir }, { embedder });
     const second = await openIndex(dir, { embedder });
-    const after = second.clusters({ topicThreshold: 0.5 });
+    const after = second.clusters();
     second.close();
     // A topic that mostly stayed together (more than half of it, and more than half of what holds it) keeps
     // its id; a topic that did not exist before gets a new one.
@@ -248,7 +255,7 @@ describe("topics: a coarse level over the clusters", () => {
 describe("stats and schema", () => {
   it("reports counts, model, parameters and sizes", () => {
     const stats = index.stats();
-    expect(stats).toMatchObject({ papers: 71, model: { id: "sentence-transformers/all-MiniLM-L6-v2", dims: 384 }, schemaVersion: SCHEMA_VERSION });
+    expect(stats).toMatchObject({ papers: 71, model: { id: embedder.model.id, dims: 384 }, schemaVersion: SCHEMA_VERSION });
     expect(stats.chunks).toBeGreaterThanOrEqual(71);
     expect(stats.hnsw.efSearch).toBeGreaterThan(10);
     expect(stats.bytes.total).toBe(stats.bytes.db + stats.bytes.hnsw);

@@ -413,6 +413,16 @@ export class Store {
     for (const rowid of missing) insert.run(rowid, encodeFloat32(this.meanOfChunks(rowid)));
   }
 
+  /** Chunks per second this model embedded at the last ingest that embedded any, for the next estimate. */
+  embedRate(fingerprint: string): number | null {
+    const value = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(`embed-rate:${fingerprint}`) as string | undefined;
+    return value === undefined ? null : Number(value) || null;
+  }
+
+  recordEmbedRate(fingerprint: string, chunksPerSecond: number): void {
+    this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`embed-rate:${fingerprint}`, String(Math.round(chunksPerSecond * 10) / 10));
+  }
+
   /** The topics a `clusters` run with these parameters found last time: topic id → member paper ids. */
   topicMembers(key: string): Map<number, string[]> {
     const row = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
