@@ -19,10 +19,11 @@ const work = mkdtempSync(path.join(tmpdir(), "papersift-bench-serve-"));
 const index = path.join(work, "index");
 await ingest({ corpus: path.join(root, "corpus"), index });
 
-// 200 questions: the question set's 35, then the 71 titles, then each title's first abstract sentence.
+// 200 questions: the question set's 35, the 71 titles, then each abstract's first and second sentences.
 const papers = readCorpus(path.join(root, "corpus")).papers;
 const questions = (JSON.parse(readFileSync(path.join(root, "tests/fixtures/questions.json"), "utf8")).questions as { question: string }[]).map((q) => q.question);
-const pool = [...questions, ...papers.map((p) => p.title), ...papers.map((p) => p.abstract.split(/(?<=\.)\s/)[0]!)];
+const sentence = (text: string, n: number) => text.split(/(?<=\.)\s/)[n] ?? text;
+const pool = [...questions, ...papers.map((p) => p.title), ...papers.map((p) => sentence(p.abstract, 0)), ...papers.map((p) => sentence(p.abstract, 1))];
 const asked = pool.slice(0, 200);
 
 const started = performance.now();

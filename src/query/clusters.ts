@@ -14,8 +14,8 @@ export interface ClusterOptions {
   /** Topics: the same agglomeration carried on down to this similarity, so topics nest fine clusters. */
   topicThreshold: number;
   minSize: number;
-  /** Smallest group reported as a topic. */
-  topicMinSize: number;
+  /** Smallest group reported as a topic, or a rule from the number of papers clustered. */
+  topicMinSize: number | ((papers: number) => number);
   /** Nearest papers looked at per paper. */
   neighbors: number;
 }
@@ -83,7 +83,7 @@ interface Described {
 }
 
 export function clusterPapers(store: Store, options: ClusterOptions, filter?: Filter): Clustering {
-  const key = `topics:${options.topicThreshold}:${options.topicMinSize}:${options.neighbors}${isEmptyFilter(filter) ? "" : `:${JSON.stringify(filter)}`}`;
+  const key = `topics:${options.topicThreshold}:${typeof options.topicMinSize === "number" ? options.topicMinSize : "auto"}:${options.neighbors}${isEmptyFilter(filter) ? "" : `:${JSON.stringify(filter)}`}`;
   const result = store.read(() => {
     const allowed = allowedPapers(store, filter);
     const papers = allowed ? store.titles().filter((p) => allowed.has(p.rowid)) : store.titles();
@@ -134,7 +134,8 @@ export function clusterPapers(store: Store, options: ClusterOptions, filter?: Fi
     agglomerate(options.threshold);
     const fine = groups.filter((g) => g.alive && g.members.length >= options.minSize).map((g) => ({ members: [...g.members], sum: Float64Array.from(g.sum) }));
     agglomerate(Math.min(options.topicThreshold, options.threshold));
-    const coarse = groups.filter((g) => g.alive && g.members.length >= options.topicMinSize);
+    const minTopic = typeof options.topicMinSize === "number" ? options.topicMinSize : options.topicMinSize(papers.length);
+    const coarse = groups.filter((g) => g.alive && g.members.length >= minTopic);
 
     const terms = paperTerms(store, papers);
     const topicOf = new Map<number, number>(); // paper index → position in `coarse`
