@@ -146,3 +146,26 @@ describe("filters", () => {
     }
   });
 });
+
+describe("an index from schema 1", () => {
+  it("is migrated on open, with the filter columns and paper vectors filled in from what it holds", async () => {
+    const corpus = tempDir();
+    writeFileSync(path.join(corpus, "p.jsonl"), records.slice(0, 50).map((r) => JSON.stringify(r)).join("\n"));
+    const dir = tempDir();
+    await ingest({ corpus, index: dir }, { embedder });
+    const expected = (await openIndex(dir, { embedder })).search("language models", { k: 5, mode: "dense", category: ["cs.CL"] });
+    // Take it back to what schema 1 wrote.
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(path.join(dir, "papersift.db"));
+    db.exec("DROP TABLE paper_vectors; DROP TABLE paper_categories; DROP INDEX papers_date; ALTER TABLE papers DROP COLUMN date; ALTER TABLE papers DROP COLUMN authors_key; PRAGMA user_version = 1;");
+    db.close();
+    const migrated = await openIndex(dir, { embedder });
+    expect((await migrated.search("language models", { k: 5, mode: "dense", category: ["cs.CL"] })).results).toEqual((await expected).results);
+    expect(migrated.stats().categories.length).toBeGreaterThan(0);
+    const check = new Database(path.join(dir, "papersift.db"), { readonly: true });
+    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    expect(check.prepare("SELECT count(*) FROM paper_vectors").pluck().get()).toBe(50);
+    check.close();
+    migrated.close();
+  });
+});

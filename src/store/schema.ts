@@ -83,10 +83,10 @@ export function checkSchema(db: Database.Database, file: string): void {
 }
 
 /**
- * Bring the schema up to date in one transaction; refuse a store written by a newer papersift. Returns the
- * version the store had (0 for a new one), so that data derived by code can be filled in after.
+ * Bring the schema up to date in one transaction, with `derive` filling in what new tables derive from old
+ * data; refuse a store written by a newer papersift. Returns the version the store had (0 for a new one).
  */
-export function migrate(db: Database.Database, file: string): number {
+export function migrate(db: Database.Database, file: string, derive?: (from: number) => void): number {
   const version = db.pragma("user_version", { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     throw new PapersiftError(
@@ -95,9 +95,16 @@ export function migrate(db: Database.Database, file: string): number {
     );
   }
   if (version === SCHEMA_VERSION) return version;
-  db.transaction(() => {
-    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
-  return version;
+  // IMMEDIATE, and the version read again inside: two processes opening an old store at once must not both
+  // migrate it (readers open stores too, without the ingest lock).
+  return db
+    .transaction(() => {
+      const current = db.pragma("user_version", { simple: true }) as number;
+      for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+      // Data the new schema derives from what the store already holds, in the same transaction.
+      if (current > 0) derive?.(current);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return current;
+    })
+    .immediate();
 }

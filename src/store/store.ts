@@ -170,11 +170,12 @@ export class Store {
         db.pragma("busy_timeout = 10000");
       }
       db.pragma("foreign_keys = ON");
-      const from = migrate(db, file);
-      checkSchema(db, file);
       const store = new Store(dir, db);
+      migrate(db, file, (from) => {
+        if (from < 2) store.fillDerived();
+      });
+      checkSchema(db, file);
       store.state();
-      if (from > 0 && from < 2) store.fillDerived();
       return store;
     } catch (error) {
       db?.close();
@@ -390,11 +391,9 @@ export class Store {
 
   /** Fill what schema 2 derives from older data: paper vectors, and the filter columns from `meta`. */
   private fillDerived(): void {
-    this.db.transaction(() => {
-      this.fillPaperVectors();
-      const rows = this.sql("SELECT rowid, meta FROM papers WHERE meta IS NOT NULL").all() as { rowid: number; meta: string }[];
-      for (const row of rows) this.writeFacets(row.rowid, row.meta);
-    })();
+    this.fillPaperVectors();
+    const rows = this.sql("SELECT rowid, meta FROM papers WHERE meta IS NOT NULL").all() as { rowid: number; meta: string }[];
+    for (const row of rows) this.writeFacets(row.rowid, row.meta);
   }
 
   /** The filter columns and categories of one paper, from its metadata JSON. */
