@@ -213,8 +213,7 @@ export class Store {
   }
 
   papers(): StoredPaper[] {
-    return this.db
-      .prepare(`SELECT ${PAPER_COLUMNS} FROM papers ORDER BY rowid`)
+    return this.sql(`SELECT ${PAPER_COLUMNS} FROM papers ORDER BY rowid`)
       .all() as StoredPaper[];
   }
 
@@ -330,8 +329,7 @@ export class Store {
   }
 
   paperByRowid(rowid: number): StoredPaper {
-    return this.db
-      .prepare(`SELECT ${PAPER_COLUMNS} FROM papers WHERE rowid = ?`)
+    return this.sql(`SELECT ${PAPER_COLUMNS} FROM papers WHERE rowid = ?`)
       .get(rowid) as StoredPaper;
   }
 
@@ -339,14 +337,12 @@ export class Store {
   lexical(match: string, limit: number, papers?: Set<number> | null): { chunk: ChunkRow; score: number }[] {
     const hits = (
       papers
-        ? this.db
-            .prepare(
+        ? this.sql(
               `SELECT f.rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid
                WHERE chunks_fts MATCH ? AND c.paper IN (SELECT value FROM json_each(?)) ORDER BY bm25(chunks_fts) LIMIT ?`,
             )
             .all(match, JSON.stringify([...papers]), limit)
-        : this.db
-            .prepare("SELECT rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
+        : this.sql("SELECT rowid AS label, -bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
             .all(match, limit)
     ) as { label: number; score: number }[];
     const chunks = this.chunksByLabel(hits.map((h) => h.label));
@@ -358,8 +354,7 @@ export class Store {
 
   /** A paper's chunks with their vectors, in order. */
   paperChunks(paperRowid: number): (ChunkRow & { vector: Float32Array })[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT ${CHUNK_COLUMNS}, v.data FROM chunks c JOIN papers p ON p.rowid = c.paper JOIN vectors v ON v.rowid = c.vector
          WHERE c.paper = ? ORDER BY c.ord`,
       )
@@ -367,20 +362,19 @@ export class Store {
     return rows.map(({ data, ...chunk }) => ({ ...toChunkRow(chunk), vector: decodeVector(data) }));
   }
 
-  /** A paper's own vector (the normalised mean of its chunks' vectors), as stored at ingest. */
+  /**
+   * A paper's own vector (the normalised mean of its chunks' vectors), as stored at ingest; every paper has
+   * one, since ingest writes it with the chunks and migration 2 fills it in for older stores.
+   */
   paperVector(paperRowid: number): Float32Array {
-    const data = this.sql("SELECT data FROM paper_vectors WHERE paper = ?").pluck().get(paperRowid) as Buffer | undefined;
-    return data ? decodeFloat32(data) : this.meanOfChunks(paperRowid);
+    return decodeFloat32(this.sql("SELECT data FROM paper_vectors WHERE paper = ?").pluck().get(paperRowid) as Buffer);
   }
 
   /** Every paper's own vector, by paper rowid, in rowid order. */
   paperVectors(): Map<number, Float32Array> {
     const vectors = new Map<number, Float32Array>();
-    const rows = this.sql("SELECT p.rowid, v.data FROM papers p LEFT JOIN paper_vectors v ON v.paper = p.rowid ORDER BY p.rowid");
-    for (const row of rows.iterate() as Iterable<{ rowid: number; data: Buffer | null }>) {
-      // An index written before paper vectors were stored (schema 1) has none until its next ingest.
-      vectors.set(row.rowid, row.data ? decodeFloat32(row.data) : this.meanOfChunks(row.rowid));
-    }
+    const rows = this.sql("SELECT paper, data FROM paper_vectors ORDER BY paper").raw().iterate() as Iterable<[number, Buffer]>;
+    for (const [paper, data] of rows) vectors.set(paper, decodeFloat32(data));
     return vectors;
   }
 
@@ -441,8 +435,7 @@ export class Store {
   /** Categories by number of papers, and the date range: what a filter can select. */
   facetSummary(): { categories: { category: string; papers: number }[]; dates: { from: string | null; to: string | null; papers: number } } {
     return this.read(() => ({
-      categories: this.db
-        .prepare("SELECT category, count(*) AS papers FROM paper_categories GROUP BY category ORDER BY papers DESC, category")
+      categories: this.sql("SELECT category, count(*) AS papers FROM paper_categories GROUP BY category ORDER BY papers DESC, category")
         .all() as { category: string; papers: number }[],
       dates: this.sql("SELECT min(date) AS \"from\", max(date) AS \"to\", count(date) AS papers FROM papers").get() as {
         from: string | null;
