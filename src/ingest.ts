@@ -3,9 +3,20 @@
 import { createHash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { chunkPaper, type ChunkParams } from "./chunk.ts";
+import { chunkPaper, chunkText, type ChunkParams } from "./chunk.ts";
 import { DEFAULT_INDEX_DIR, IngestOptions, parseOptions } from "./config.ts";
-import { isUnder, readCorpus, type CorpusProblem, type Paper } from "./corpus/index.ts";
+import {
+  assignIds,
+  corpusFiles,
+  failIfStrict,
+  fileEntries,
+  identityOf,
+  isUnder,
+  type CorpusProblem,
+  type CorpusReport,
+  type Identity,
+  type Paper,
+} from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
@@ -16,16 +27,29 @@ import { DB_FILE, isCorruption, prepareIndexDir, Store, type NewChunk, type Pape
 import { contentKey } from "./store/vectors.ts";
 
 export interface Plan {
-  added: Paper[];
-  /** Title or abstract changed, or the model/chunking did: re-chunked. */
-  changed: Paper[];
+  added: string[];
+  /** Title or abstract changed, or the model/chunking did (or --rebuild): re-chunked. */
+  changed: string[];
   /** Only where it sits (file, line) or its metadata changed: no re-chunking. */
-  moved: Paper[];
+  moved: string[];
   removed: string[];
   unchanged: number;
+  /** Papers of files that could not be read this time, kept as stored (re-chunked from the store if needed). */
+  carried: string[];
   /** Why everything is re-chunked, if it is. */
   reason: string | null;
 }
+
+/** What the first pass keeps of a corpus paper: enough to plan, none of its text. */
+export interface CorpusPaper {
+  file: string;
+  line: number;
+  contentHash: Buffer;
+  /** Digest of the metadata JSON, or null without metadata. */
+  meta: string | null;
+}
+
+export type StoredIdentity = Pick<StoredPaper, "id" | "file" | "line" | "meta" | "contentHash">;
 
 export interface IngestProgress {
   /** "plan": done = chunks to embed, total = chunks to write, rate = this model's last measured chunks/s. */
@@ -45,6 +69,8 @@ export interface IngestSummary {
   embedded: number;
   reused: number;
   seconds: number;
+  /** Of those, the time spent in the model. */
+  embedSeconds: number;
   dryRun: boolean;
   problems: CorpusProblem[];
   notices: string[];
@@ -63,8 +89,7 @@ export function contentHash(paper: Pick<Paper, "title" | "abstract">): Buffer {
   return createHash("sha256").update(paper.title).update("\0").update(paper.abstract).digest().subarray(0, 16);
 }
 
-const metaJson = (paper: Paper) => (paper.meta ? JSON.stringify(paper.meta) : null);
-
+const metaJson = (meta: Record<string, unknown> | undefined) => (meta ? JSON.stringify(meta) : null);
 /** A stored paper as the corpus would give it (for papers of files that could not be read this time). */
 const storedPaper = (s: StoredPaper): Paper => ({
   id: s.id,
@@ -74,20 +99,40 @@ const storedPaper = (s: StoredPaper): Paper => ({
   ...(s.meta ? { meta: JSON.parse(s.meta) as Record<string, unknown> } : {}),
 });
 
-/** Compare the corpus with what the store holds. Pure: no I/O. */
-export function plan(papers: Paper[], stored: StoredPaper[], reason: string | null): Plan {
-  const byId = new Map(stored.map((s) => [s.id, s]));
-  const result: Plan = { added: [], changed: [], moved: [], removed: [], unchanged: 0, reason };
-  const seen = new Set<string>();
-  for (const paper of papers) {
-    seen.add(paper.id);
-    const old = byId.get(paper.id);
-    if (!old) result.added.push(paper);
-    else if (reason || !old.contentHash.equals(contentHash(paper))) result.changed.push(paper);
-    else if (old.file !== paper.source.file || old.line !== paper.source.line || old.meta !== metaJson(paper)) result.moved.push(paper);
+const metaDigest = (json: string | null) => (json === null ? null : createHash("sha1").update(json).digest("base64"));
+
+/**
+ * Compare the corpus with what the store holds. Pure: no I/O. Stored papers are streamed past once; papers
+ * of unreadable files are kept (carried), and re-chunked like the rest when everything is.
+ */
+export function plan(
+  corpus: Map<string, CorpusPaper>,
+  stored: Iterable<StoredIdentity>,
+  options: { reason: string | null; unreadable?: string[]; rebuild?: boolean },
+): Plan {
+  // --rebuild starts over: every paper is written (and counted) as new, reusing vectors by content key.
+  const reason = options.rebuild ? "--rebuild" : options.reason;
+  const rewritten = options.rebuild ? "added" : "changed";
+  const result: Plan = { added: [], changed: [], moved: [], removed: [], unchanged: 0, carried: [], reason };
+  const inStore = new Set<string>();
+  for (const s of stored) {
+    const paper = corpus.get(s.id);
+    if (!paper) {
+      if (!isUnder(options.unreadable ?? [], s.file)) result.removed.push(s.id);
+      else {
+        result.carried.push(s.id);
+        if (reason) result[rewritten].push(s.id);
+        else result.unchanged++;
+      }
+      continue;
+    }
+    if (options.rebuild) continue;
+    inStore.add(s.id);
+    if (reason || !s.contentHash.equals(paper.contentHash)) result.changed.push(s.id);
+    else if (s.file !== paper.file || s.line !== paper.line || metaDigest(s.meta) !== paper.meta) result.moved.push(s.id);
     else result.unchanged++;
   }
-  result.removed = stored.filter((s) => !seen.has(s.id)).map((s) => s.id);
+  for (const id of corpus.keys()) if (!inStore.has(id)) result.added.push(id);
   return result;
 }
 
@@ -139,20 +184,26 @@ function staleReason(state: StoreState | null, model: ModelInfo, chunking: Chunk
 }
 
 function toWrite(paper: Paper, chunks?: NewChunk[]): PaperWrite {
+  const meta = metaJson(paper.meta);
   return {
     id: paper.id,
     title: paper.title,
     abstract: paper.abstract,
     file: paper.source.file,
     line: paper.source.line,
-    meta: metaJson(paper),
+    meta,
     contentHash: contentHash(paper),
     chunks,
   };
 }
 
-/** Chunks embedded and stored per step: bounds memory, and what is stored survives a killed ingest. */
+/** Chunks embedded and stored per step: what is stored survives a killed ingest. */
 const EMBED_STEP = 64;
+/**
+ * Papers written per transaction. Memory holds one batch of text and chunks, whatever the corpus size, and
+ * every batch committed survives a killed ingest. A corpus this small is written in one transaction.
+ */
+export const BATCH_PAPERS = 256;
 
 export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {}): Promise<IngestSummary> {
   try {
@@ -164,18 +215,54 @@ export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {})
   }
 }
 
+/** The corpus after the first pass: which files to read again, and each paper's identity. */
+interface Scan {
+  files: { full: string; file: string }[];
+  papers: Map<string, CorpusPaper>;
+  report: CorpusReport;
+}
+
+/** First pass: every entry streamed past once, keeping ids, content hashes and locations only. */
+function scanCorpus(dir: string, progress: (p: IngestProgress) => void): Scan {
+  const report: CorpusReport = { problems: [], notices: [], unreadable: [] };
+  const files = corpusFiles(dir, report);
+  const identities: Identity[] = [];
+  const metas: (string | null)[] = [];
+  for (const { full, file } of files) {
+    const start = identities.length;
+    for (const entry of fileEntries(full, file, report)) {
+      identities.push(identityOf(entry));
+      metas.push(metaDigest(metaJson(entry.meta)));
+      if (identities.length % 1000 === 0) progress({ phase: "read", done: identities.length, total: 0 });
+    }
+    if (report.unreadable.includes(file)) {
+      identities.length = start;
+      metas.length = start;
+    }
+  }
+  const papers = new Map<string, CorpusPaper>();
+  assignIds(identities, report.notices).forEach((id, i) => {
+    if (id === null) return;
+    const { source, digest } = identities[i]!;
+    papers.set(id, { file: source.file, line: source.line, contentHash: Buffer.from(digest.slice(0, 32), "hex"), meta: metas[i]! });
+  });
+  progress({ phase: "read", done: papers.size, total: papers.size });
+  return { files, papers, report };
+}
+
 async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSummary> {
   const started = performance.now();
   const options = parseOptions(IngestOptions, input);
   const progress = hooks.onProgress ?? (() => {});
   refuseIndexInCorpus(options.corpus, options.index);
-  const corpus = readCorpus(options.corpus, { strict: options.strict });
-  if (corpus.papers.length === 0) {
+  const scan = scanCorpus(options.corpus, progress);
+  const { report } = scan;
+  failIfStrict(report, options);
+  if (scan.papers.size === 0) {
     // Nothing was read, so nothing is removed either: the index stays as it was.
-    const unreadable = corpus.unreadable.length ? ` (${corpus.unreadable.length} unreadable: ${corpus.unreadable.slice(0, 3).join(", ")})` : "";
+    const unreadable = report.unreadable.length ? ` (${report.unreadable.length} unreadable: ${report.unreadable.slice(0, 3).join(", ")})` : "";
     throw new PapersiftError("CORPUS_EMPTY", `no papers found in ${options.corpus}${unreadable}`);
   }
-  progress({ phase: "read", done: corpus.papers.length, total: corpus.papers.length });
   // Without --model, an index keeps the vendored model it was built with; a new one gets the default.
   const modelName = options.model ?? recordedModel(options.index);
   const resolved = hooks.embedder?.model ?? resolveModel({ model: modelName });
@@ -195,47 +282,41 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     const store = options.dryRun && !existsSync(path.join(indexDir, "papersift.db")) ? null : Store.open(indexDir, { create: true });
     try {
       const state = store?.state() ?? null;
-      const stored = store?.papers() ?? [];
       const reason = staleReason(state, model, options.chunking);
-      const notices = [...corpus.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
+      const notices = [...report.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
       // An ingest never deletes what it could not read: papers of unreadable files stay as they were.
-      const read = new Set(corpus.papers.map((p) => p.id));
-      const carried = stored.filter((s) => !read.has(s.id) && isUnder(corpus.unreadable, s.file)).map(storedPaper);
-      const papers = [...corpus.papers, ...carried];
-      const work = options.rebuild ? plan(papers, [], "--rebuild") : plan(papers, stored, reason);
-      if (options.rebuild) {
-        const kept = new Set(papers.map((p) => p.id));
-        work.removed = stored.filter((s) => !kept.has(s.id)).map((s) => s.id);
-      }
-      const summary = (embedded: number, reused: number, chunks: number): IngestSummary => ({
-        papers: papers.length,
-        chunks,
+      const work = plan(scan.papers, store?.paperIdentities() ?? [], {
+        reason,
+        rebuild: options.rebuild,
+        unreadable: report.unreadable,
+      });
+      const summary = (done: { embedded: number; reused: number; chunks: number; embedSeconds: number }): IngestSummary => ({
+        papers: scan.papers.size + work.carried.length,
+        chunks: done.chunks,
         added: work.added.length,
         updated: work.changed.length + work.moved.length,
         removed: work.removed.length,
         unchanged: work.unchanged,
-        embedded,
-        reused,
+        embedded: done.embedded,
+        reused: done.reused,
         seconds: Math.round((performance.now() - started) / 10) / 100,
+        embedSeconds: Math.round(done.embedSeconds * 100) / 100,
         dryRun: options.dryRun,
-        problems: corpus.problems,
+        problems: report.problems,
         notices,
-        plan: {
-          added: work.added.map((p) => p.id),
-          changed: work.changed.map((p) => p.id),
-          moved: work.moved.map((p) => p.id),
-          removed: work.removed,
-        },
+        plan: { added: work.added, changed: work.changed, moved: work.moved, removed: work.removed },
       });
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
         if (store && state && !options.dryRun) {
-          store.hnsw(); // make sure the cache file exists
+          // Make sure the cache file is there (rebuilt if deleted). Its size is checked, not its sha256: that
+          // would read hundreds of MB on a large corpus, and every reader checks it before use anyway.
+          if (!store.hnswFilePresent()) store.hnsw();
           removeStaleHnswFiles(indexDir, state.generation);
         }
-        return summary(0, 0, store ? store.counts().chunks : 0);
+        return summary({ embedded: 0, reused: 0, chunks: store ? store.counts().chunks : 0, embedSeconds: 0 });
       }
-      return await apply(store!, work, { ...options, model, getEmbedder, progress, state, summary });
+      return await apply(store!, work, scan, { ...options, model, getEmbedder, progress, state, summary, notices });
     } finally {
       store?.close();
     }
@@ -277,62 +358,148 @@ function resetIfDamaged(dir: string): string | null {
   return `the index was damaged (${problem.split("\n")[0]}): moved it aside to ${aside} and started over; ${vectors.length} stored vectors were salvaged, so their text is not embedded again`;
 }
 
+/**
+ * Second pass: stream the papers the plan names, chunk them, embed the chunks that have no vector yet and
+ * write them in batches; the last batch also removes papers and moves the generation. Then the HNSW file.
+ */
 async function apply(
   store: Store,
   work: Plan,
+  scan: Scan,
   ctx: {
     model: ModelInfo;
     chunking: ChunkParams;
     rebuild: boolean;
     state: StoreState | null;
+    notices: string[];
     getEmbedder: () => Promise<Embedder>;
     progress: (p: IngestProgress) => void;
-    summary: (embedded: number, reused: number, chunks: number) => IngestSummary;
+    summary: (done: { embedded: number; reused: number; chunks: number; embedSeconds: number }) => IngestSummary;
   },
 ): Promise<IngestSummary> {
-  const toChunk = [...work.added, ...work.changed];
-  const writes: PaperWrite[] = work.moved.map((p) => toWrite(p));
-  let embedded = 0;
-  let reused = 0;
-  if (toChunk.length) {
-    const embedder = await ctx.getEmbedder();
-    const count = (text: string) => embedder.tokenize(text).length - 2;
-    const pending = new Map<string, { key: Buffer; text: string }>();
-    toChunk.forEach((paper, i) => {
-      const chunks = chunkPaper(paper, count, ctx.chunking).map((c) => ({ ...c, key: contentKey(ctx.model.fingerprint, c.text) }));
-      writes.push(toWrite(paper, chunks));
-      for (const c of chunks) pending.set(c.key.toString("hex"), { key: c.key, text: c.text });
-      ctx.progress({ phase: "chunk", done: i + 1, total: toChunk.length });
-    });
-    const all = [...pending.values()];
-    const missingKeys = new Set(store.missingVectors(all.map((p) => p.key)).map((k) => k.toString("hex")));
-    const missing = all.filter((p) => missingKeys.has(p.key.toString("hex")));
-    const totalChunks = writes.reduce((n, w) => n + (w.chunks?.length ?? 0), 0);
-    reused = totalChunks - missing.length;
-    if (missing.length) ctx.progress({ phase: "plan", done: missing.length, total: totalChunks, rate: store.embedRate(ctx.model.fingerprint) ?? undefined });
-    const embedStarted = performance.now();
-    for (let i = 0; i < missing.length; i += EMBED_STEP) {
-      const step = missing.slice(i, i + EMBED_STEP);
-      const vectors = await embedder.embed(
-        step.map((s) => s.text),
-        (done) => ctx.progress({ phase: "embed", done: i + done, total: missing.length }),
-      );
-      store.putVectors(step.map((s, j) => ({ key: s.key, vector: vectors[j]! })));
-      embedded += step.length;
-      if (i === 0) failpoint("after-first-embed-step");
+  const rechunk = new Set([...work.added, ...work.changed]);
+  const todo = new Map<string, { id: string; chunk: boolean }>();
+  for (const [ids, chunk] of [[work.added, true], [work.changed, true], [work.moved, false]] as const) {
+    for (const id of ids) {
+      const paper = scan.papers.get(id);
+      if (paper) todo.set(`${paper.file}\n${paper.line}`, { id, chunk });
     }
-    if (missing.length >= EMBED_STEP) store.recordEmbedRate(ctx.model.fingerprint, missing.length / ((performance.now() - embedStarted) / 1000));
+  }
+  const carried = work.carried.filter((id) => rechunk.has(id));
+  const toChunk = work.added.length + work.changed.length;
+  const changedMeanwhile = new Set<string>();
+
+  /** The planned papers, read again in corpus order (then carried ones from the store). */
+  function* plannedPapers(): Generator<{ paper: Paper; chunk: boolean }> {
+    const quiet: CorpusReport = { problems: [], notices: [], unreadable: [] }; // reported by the first pass
+    for (const { full, file } of scan.files) {
+      if (scan.report.unreadable.includes(file)) continue;
+      for (const entry of fileEntries(full, file, quiet)) {
+        const planned = todo.get(`${file}\n${entry.source.line}`);
+        if (!planned) continue;
+        if (!contentHash(entry).equals(scan.papers.get(planned.id)!.contentHash)) {
+          changedMeanwhile.add(`${file}:${entry.source.line}`);
+          continue;
+        }
+        yield { paper: { ...entry, id: planned.id }, chunk: planned.chunk };
+      }
+    }
+    for (const id of carried) {
+      const stored = store.paperById(id);
+      if (stored) yield { paper: storedPaper(stored), chunk: true };
+    }
   }
 
-  ctx.progress({ phase: "write", done: 0, total: 1 });
+  const embedder = toChunk ? await ctx.getEmbedder() : null;
+  const count = (text: string) => embedder!.tokenize(text).length - 2;
+  const chunksOf = (paper: Paper): NewChunk[] =>
+    chunkPaper(paper, count, ctx.chunking).map((c) => ({ ...c, key: contentKey(ctx.model.fingerprint, c.text) }));
+
+  // Chunk first, so the plan ("embedding N new chunks (~T)") is known before the slow part starts. Only
+  // the chunks' spans and keys are kept (their text is cut from the paper again when it is written).
+  const missing = new Set<string>();
+  const spans = new Map<string, (Omit<NewChunk, "text" | "key"> & { key: string })[]>();
+  let totalChunks = 0;
+  if (toChunk) {
+    let done = 0;
+    for (const { paper, chunk } of plannedPapers()) {
+      if (!chunk) continue;
+      const chunks = chunksOf(paper);
+      totalChunks += chunks.length;
+      spans.set(paper.id, chunks.map(({ text: _text, key, ...span }) => ({ ...span, key: key.toString("base64") })));
+      for (const key of store.missingVectors(chunks.map((c) => c.key))) missing.add(key.toString("base64"));
+      ctx.progress({ phase: "chunk", done: ++done, total: toChunk });
+    }
+  }
+  const plannedChunks = (paper: Paper): NewChunk[] => {
+    const planned = spans.get(paper.id);
+    spans.delete(paper.id);
+    if (!planned) return chunksOf(paper);
+    return planned.map((c) => ({
+      ...c,
+      key: Buffer.from(c.key, "base64"),
+      text: chunkText(paper.title, c.titleChars, paper.abstract, c.start, c.end),
+    }));
+  };
+  const toEmbed = missing.size;
+  if (toEmbed) ctx.progress({ phase: "plan", done: toEmbed, total: totalChunks, rate: store.embedRate(ctx.model.fingerprint) ?? undefined });
+
   const previous = ctx.state;
   const params = previous?.hnsw ?? DEFAULT_HNSW;
-  const { generation, removedLabels, addedLabels } = store.apply({
-    write: writes,
-    remove: work.removed,
-    clear: ctx.rebuild,
-    state: { model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint }, chunking: ctx.chunking, hnsw: params },
-  });
+  const finalState = { model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint }, chunking: ctx.chunking, hnsw: params };
+  const writeTotal = todo.size + carried.length;
+  const addedLabels: number[] = [];
+  const removedLabels: number[] = [];
+  let generation = 0;
+  let embedded = 0;
+  let written = 0;
+  let embedSeconds = 0;
+  const batch: PaperWrite[] = [];
+
+  const flush = async (last: boolean) => {
+    const need = new Map<string, { key: Buffer; text: string }>();
+    for (const write of batch) {
+      for (const c of write.chunks ?? []) {
+        const k = c.key.toString("base64");
+        if (missing.has(k)) need.set(k, { key: c.key, text: c.text });
+      }
+    }
+    const steps = [...need.values()];
+    for (let i = 0; i < steps.length; i += EMBED_STEP) {
+      const step = steps.slice(i, i + EMBED_STEP);
+      const before = embedded;
+      const t = performance.now();
+      const vectors = await embedder!.embed(
+        step.map((s) => s.text),
+        (done) => ctx.progress({ phase: "embed", done: before + done, total: toEmbed }),
+      );
+      embedSeconds += (performance.now() - t) / 1000;
+      store.putVectors(step.map((s, j) => ({ key: s.key, vector: vectors[j]! })));
+      embedded += step.length;
+      if (before === 0) failpoint("after-first-embed-step");
+    }
+    for (const k of need.keys()) missing.delete(k);
+    const result = store.apply({ write: batch, remove: last ? work.removed : [], state: last ? finalState : null });
+    addedLabels.push(...result.addedLabels);
+    removedLabels.push(...result.removedLabels);
+    written += batch.length;
+    batch.length = 0;
+    ctx.progress({ phase: "write", done: written, total: writeTotal });
+    if (last) generation = result.generation!;
+    else failpoint("after-batch-commit");
+  };
+
+  for (const { paper, chunk } of plannedPapers()) {
+    batch.push(toWrite(paper, chunk ? plannedChunks(paper) : undefined));
+    if (batch.length >= BATCH_PAPERS) await flush(false);
+  }
+  await flush(true);
+  if (toEmbed >= EMBED_STEP && embedSeconds > 0) store.recordEmbedRate(ctx.model.fingerprint, embedded / embedSeconds);
+  if (changedMeanwhile.size) {
+    const where = [...changedMeanwhile];
+    ctx.notices.push(`${where.length} entries changed while this ingest ran (${where.slice(0, 3).join(", ")}): run ingest again to take them in`);
+  }
+
   ctx.progress({ phase: "index", done: 0, total: 1 });
   const chunkCount = store.counts().chunks;
   // Incremental when the previous file is there and not too full of tombstones; otherwise a compact rebuild.
@@ -345,7 +512,8 @@ async function apply(
     try {
       for (const label of removedLabels) old.markDelete(label);
       addPoints(old, store.chunkVectors(addedLabels));
-      hnsw = old;
+      // A previous ingest killed between batches left chunks that file never got: then rebuild.
+      if (store.covers(old, chunkCount)) hnsw = old;
     } catch {
       // The old file did not match its generation after all: fall through to a rebuild.
     }
@@ -354,5 +522,5 @@ async function apply(
   failpoint("after-commit");
   store.persistHnsw(hnsw, generation, chunkCount, { writer: true });
   ctx.progress({ phase: "index", done: 1, total: 1 });
-  return ctx.summary(embedded, reused, chunkCount);
+  return ctx.summary({ embedded, reused: totalChunks - toEmbed, chunks: chunkCount, embedSeconds });
 }

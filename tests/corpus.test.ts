@@ -164,3 +164,27 @@ describe("malformed input", () => {
     expect(() => readCorpus("/nonexistent/papers")).toThrowError(/no corpus folder at \/nonexistent\/papers/);
   });
 });
+
+describe("JSON Lines, streamed", () => {
+  it("skips a line over 16 MB with its line number, and reads the lines around it", () => {
+    const dir = tempDir();
+    const good = (i: number) => JSON.stringify({ id: `g${i}`, title: `Paper ${i}`, abstract: "An abstract long enough to be one." });
+    const huge = JSON.stringify({ id: "huge", title: "Huge", abstract: "x".repeat(17 * 2 ** 20) });
+    writeFileSync(path.join(dir, "p.jsonl"), [good(1), huge, good(2)].join("\r\n"));
+    const { papers, problems } = readCorpus(dir);
+    expect(papers.map((p) => [p.id, p.source.line])).toEqual([["g1", 1], ["g2", 3]]);
+    expect(problems).toEqual([{ file: "p.jsonl", line: 2, message: "line longer than 16 MB; skipped" }]);
+  });
+
+  it("reads lines that straddle its 1 MB read blocks, with a BOM and no final newline", () => {
+    const dir = tempDir();
+    const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ id: `p${i}`, title: `Paper ${i} é`, abstract: `${"word ".repeat(1000)}${i}` }));
+    writeFileSync(path.join(dir, "p.jsonl"), "\uFEFF" + lines.join("\n"));
+    const { papers, problems } = readCorpus(dir);
+    expect(problems).toEqual([]);
+    expect(papers).toHaveLength(400);
+    expect(papers[0]!.id).toBe("p0");
+    expect(papers[399]!.abstract.endsWith(" 399")).toBe(true);
+    expect(papers.every((p, i) => p.title === `Paper ${i} é` && p.source.line === i + 1)).toBe(true);
+  });
+});

@@ -1,11 +1,15 @@
 // Reads a corpus folder into Papers: one reader per format, chosen by extension; files in path order.
+// `.jsonl` files are streamed line by line; the other formats are one small file per read. Ingest reads a
+// corpus twice (identities first, then the entries it has to write) through the same entry stream, so both
+// passes see the same entries and the same ids.
 // Ids are assigned once every file is read: an explicit id (JSONL `id`, arXiv id) as written; otherwise a
 // slug of the title, with a short content hash when the slug alone would be ambiguous, so a derived id
 // never collides with another paper's and never depends on which other files exist or their order.
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { PapersiftError } from "../errors.ts";
-import { readJsonl } from "./jsonl.ts";
+import { parseJsonlLine } from "./jsonl.ts";
+import { MAX_LINE_BYTES, nulShare, readLines } from "./lines.ts";
 import { readMarkdown } from "./markdown.ts";
 import {
   cleanText,
@@ -17,23 +21,24 @@ import {
   type Paper,
   type RawEntry,
   type ReadResult,
+  type SourceLocation,
 } from "./paper.ts";
 import { readTxt } from "./txt.ts";
 
 export type { CorpusProblem, Paper, SourceLocation } from "./paper.ts";
 
-const readers: Record<string, (text: string, file: string) => ReadResult> = {
+/** Formats read whole (one small file at a time); JSON Lines is streamed. */
+const wholeFileReaders: Record<string, (text: string, file: string) => ReadResult> = {
   ".txt": readTxt,
-  ".jsonl": readJsonl,
-  ".ndjson": readJsonl,
   ".md": readMarkdown,
 };
+const streamed = new Set([".jsonl", ".ndjson"]);
 
-/** Files larger than this are refused with a message rather than read into memory whole. */
+/** Files of the whole-file formats larger than this are refused with a message rather than read into memory. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
-export interface Corpus {
-  papers: Paper[];
+/** What reading a corpus reports besides its entries. */
+export interface CorpusReport {
   /** Malformed entries, skipped. */
   problems: CorpusProblem[];
   /** Things worth telling but not wrong: skipped files, duplicate ids. */
@@ -44,6 +49,13 @@ export interface Corpus {
    */
   unreadable: string[];
 }
+
+export interface Corpus extends CorpusReport {
+  papers: Paper[];
+}
+
+/** An entry as read, with its title and abstract cleaned and checked; ids come later (assignIds). */
+export type Entry = RawEntry & { title: string; abstract: string };
 
 export interface ReadCorpusOptions {
   /** A malformed entry is an error instead of a skip. */
@@ -57,7 +69,7 @@ const reason = (error: unknown) => {
 };
 
 /** All regular files under dir, sorted, hidden ones skipped; symlinks followed once (loops are cut). */
-function listFiles(root: string, corpus: Corpus): string[] {
+function listFiles(root: string, corpus: CorpusReport): string[] {
   const files: string[] = [];
   const seen = new Set<string>();
   const walk = (dir: string) => {
@@ -96,8 +108,8 @@ function listFiles(root: string, corpus: Corpus): string[] {
 }
 
 /**
- * Bytes to text. A file that is mostly NUL bytes is binary (or UTF-16) and unreadable as a whole; a stray
- * NUL only spoils the entry that holds it, which its reader reports.
+ * Bytes to text, for the whole-file formats. A file that is mostly NUL bytes is binary (or UTF-16) and
+ * unreadable as a whole; a stray NUL only spoils the entry that holds it, which its reader reports.
  */
 function decode(bytes: Buffer, file: string, problems: CorpusProblem[]): string | null {
   let nuls = 0;
@@ -107,17 +119,21 @@ function decode(bytes: Buffer, file: string, problems: CorpusProblem[]): string 
   const bad = text.indexOf("\uFFFD");
   if (bad >= 0 && !bytes.includes(Buffer.from("\uFFFD"))) {
     const line = text.slice(0, bad).split("\n").length;
-    problems.push({ file, line, message: "invalid UTF-8; the bad bytes were replaced with U+FFFD" });
+    problems.push({ file, line, message: INVALID_UTF8 });
   }
   return text.replace(/^\uFEFF/, "");
 }
+
+const INVALID_UTF8 = "invalid UTF-8; the bad bytes were replaced with U+FFFD";
+const BINARY = "binary file (mostly NUL bytes: not UTF-8 text)";
 
 /** Is this corpus-relative file one of the unreadable files, or inside one of the unreadable folders? */
 export function isUnder(unreadable: string[], file: string): boolean {
   return unreadable.some((u) => file === u || (u.endsWith("/") && file.startsWith(u)));
 }
 
-export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus {
+/** The corpus folder's files that papersift reads, in path order (others are noted and skipped). */
+export function corpusFiles(dir: string, report: CorpusReport): { full: string; file: string }[] {
   let stat;
   try {
     stat = statSync(dir);
@@ -125,104 +141,170 @@ export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus
     throw new PapersiftError("CORPUS_NOT_FOUND", `no corpus folder at ${dir}`);
   }
   if (!stat.isDirectory()) throw new PapersiftError("CORPUS_NOT_FOUND", `${dir} is not a folder`);
-
-  const corpus: Corpus = { papers: [], problems: [], notices: [], unreadable: [] };
-  const { problems, notices } = corpus;
-  const entries: (RawEntry & { title: string; abstract: string })[] = [];
-
-  for (const full of listFiles(dir, corpus)) {
+  const files: { full: string; file: string }[] = [];
+  for (const full of listFiles(dir, report)) {
     const file = relative(dir, full);
-    const reader = readers[path.extname(full).toLowerCase()];
-    if (!reader) {
-      notices.push(`skipped ${file}: unknown file type (papersift reads .txt, .jsonl, .ndjson, .md)`);
+    const ext = path.extname(full).toLowerCase();
+    if (!wholeFileReaders[ext] && !streamed.has(ext)) {
+      report.notices.push(`skipped ${file}: unknown file type (papersift reads .txt, .jsonl, .ndjson, .md)`);
       continue;
     }
-    const unreadable = (message: string) => {
-      problems.push({ file, line: 1, message: `${message}; its papers in the index are kept` });
-      corpus.unreadable.push(file);
-    };
-    let bytes: Buffer;
+    files.push({ full, file });
+  }
+  return files;
+}
+
+/**
+ * The clean entries of one file, in order; problems go to the report. A file that cannot be read as a whole
+ * is added to `report.unreadable`, and entries it gave before that (a read error half way) must be dropped.
+ */
+export function* fileEntries(full: string, file: string, report: CorpusReport): Generator<Entry> {
+  const unreadable = (message: string) => {
+    report.problems.push({ file, line: 1, message: `${message}; its papers in the index are kept` });
+    report.unreadable.push(file);
+  };
+  const ext = path.extname(full).toLowerCase();
+  if (streamed.has(ext)) {
+    let share: number;
     try {
-      const size = statSync(full).size;
-      if (size > MAX_FILE_BYTES) {
-        unreadable(`file is ${Math.round(size / 2 ** 20)} MB, over the 256 MB limit: split it`);
-        continue;
+      const fd = openSync(full, "r");
+      try {
+        share = nulShare(fd);
+      } finally {
+        closeSync(fd);
       }
-      bytes = readFileSync(full);
+    } catch (error) {
+      return unreadable(`cannot read this file (${reason(error)})`);
+    }
+    if (share > 0.01) return unreadable(BINARY);
+    let reportedUtf8 = false;
+    try {
+      for (const line of readLines(full)) {
+        if (line.tooLong) {
+          report.problems.push({ file, line: line.number, message: `line longer than ${MAX_LINE_BYTES / 2 ** 20} MB; skipped` });
+          continue;
+        }
+        if (line.invalidUtf8 && !reportedUtf8) {
+          reportedUtf8 = true;
+          report.problems.push({ file, line: line.number, message: INVALID_UTF8 });
+        }
+        const { entry, problem } = parseJsonlLine(line.text, line.number, file);
+        if (problem) report.problems.push(problem);
+        const clean = entry && cleanEntry(entry, report);
+        if (clean) yield clean;
+      }
     } catch (error) {
       unreadable(`cannot read this file (${reason(error)})`);
-      continue;
     }
-    const text = decode(bytes, file, problems);
-    if (text === null) {
-      unreadable("binary file (mostly NUL bytes: not UTF-8 text)");
-      continue;
-    }
-    const result = reader(text, file);
-    problems.push(...result.problems);
-    for (const entry of result.entries) {
-      const fullTitle = cleanText(entry.title);
-      const fullAbstract = cleanText(entry.abstract);
-      for (const [what, value, max] of [["title", fullTitle, MAX_TITLE_CHARS], ["abstract", fullAbstract, MAX_ABSTRACT_CHARS]] as const) {
-        if (value.length > max) notices.push(`${file}:${entry.source.line}: ${what} of ${value.length} characters cut to ${max}`);
-      }
-      const title = fullTitle.slice(0, MAX_TITLE_CHARS);
-      const abstract = fullAbstract.slice(0, MAX_ABSTRACT_CHARS);
-      if (!title || !abstract) {
-        problems.push({ file, line: entry.source.line, message: title ? "abstract is empty" : "title is empty" });
-        continue;
-      }
-      if (/\0/.test(title + abstract)) {
-        problems.push({ file, line: entry.source.line, message: "contains a NUL byte; skipped" });
-        continue;
-      }
-      entries.push({ ...entry, title, abstract });
-    }
+    return;
   }
+  let bytes: Buffer;
+  try {
+    const size = statSync(full).size;
+    if (size > MAX_FILE_BYTES) return unreadable(`file is ${Math.round(size / 2 ** 20)} MB, over the 256 MB limit: split it`);
+    bytes = readFileSync(full);
+  } catch (error) {
+    return unreadable(`cannot read this file (${reason(error)})`);
+  }
+  const text = decode(bytes, file, report.problems);
+  if (text === null) return unreadable(BINARY);
+  const result = wholeFileReaders[ext]!(text, file);
+  report.problems.push(...result.problems);
+  for (const entry of result.entries) {
+    const clean = cleanEntry(entry, report);
+    if (clean) yield clean;
+  }
+}
 
-  corpus.papers = assignIds(entries, notices);
-  if (options.strict && problems.length) {
-    const first = problems[0]!;
-    throw new PapersiftError(
-      "CORPUS_MALFORMED",
-      `${first.file}:${first.line}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`,
-    );
+/** Title and abstract cleaned and cut to their limits; an entry left without either is a problem. */
+function cleanEntry(entry: RawEntry, report: CorpusReport): Entry | null {
+  const { file, line } = entry.source;
+  const fullTitle = cleanText(entry.title);
+  const fullAbstract = cleanText(entry.abstract);
+  for (const [what, value, max] of [["title", fullTitle, MAX_TITLE_CHARS], ["abstract", fullAbstract, MAX_ABSTRACT_CHARS]] as const) {
+    if (value.length > max) report.notices.push(`${file}:${line}: ${what} of ${value.length} characters cut to ${max}`);
   }
-  return corpus;
+  const title = fullTitle.slice(0, MAX_TITLE_CHARS);
+  const abstract = fullAbstract.slice(0, MAX_ABSTRACT_CHARS);
+  if (!title || !abstract) {
+    report.problems.push({ file, line, message: title ? "abstract is empty" : "title is empty" });
+    return null;
+  }
+  if (/\0/.test(title + abstract)) {
+    report.problems.push({ file, line, message: "contains a NUL byte; skipped" });
+    return null;
+  }
+  return { ...entry, title, abstract };
+}
+
+/** With --strict, any malformed entry fails the read, naming the first. */
+export function failIfStrict(report: CorpusReport, options: ReadCorpusOptions): void {
+  const { problems } = report;
+  if (!options.strict || !problems.length) return;
+  const first = problems[0]!;
+  throw new PapersiftError(
+    "CORPUS_MALFORMED",
+    `${first.file}:${first.line}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`,
+  );
+}
+
+/** The whole corpus in memory: for small corpora, tests and scripts. Ingest streams instead. */
+export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus {
+  const report: CorpusReport = { problems: [], notices: [], unreadable: [] };
+  const entries: Entry[] = [];
+  for (const { full, file } of corpusFiles(dir, report)) {
+    const own = [...fileEntries(full, file, report)];
+    if (!report.unreadable.includes(file)) entries.push(...own);
+  }
+  const ids = assignIds(entries.map(identityOf), report.notices);
+  const papers = entries.flatMap((entry, i) => (ids[i] ? [{ ...entry, id: ids[i] }] : []));
+  failIfStrict(report, options);
+  return { papers, ...report };
+}
+
+/** What assigning an id needs to know of an entry: small, so a whole large corpus of them fits in memory. */
+export interface Identity {
+  explicitId: string | undefined;
+  /** The title's slug (empty when the entry has an explicit id). */
+  slug: string;
+  /** sha256 of title and abstract, hex (see contentSuffix). */
+  digest: string;
+  source: SourceLocation;
+}
+
+export function identityOf(entry: Entry): Identity {
+  return {
+    explicitId: entry.id,
+    slug: entry.id === undefined ? slugify(entry.title) : "",
+    digest: contentSuffix(entry.title, entry.abstract, 64),
+    source: entry.source,
+  };
 }
 
 /**
  * Explicit ids as written. A derived id is the title's slug when no explicit id and no other derived entry
  * has that slug; otherwise slug + content hash. Entries are one paper only when their ids are equal: the first
- * is kept and the later one noted with both locations.
+ * is kept (its id returned) and the later one noted with both locations (null returned).
  */
-function assignIds(entries: (RawEntry & { title: string; abstract: string })[], notices: string[]): Paper[] {
-  const explicit = new Set(entries.flatMap((e) => (e.id !== undefined ? [e.id] : [])));
+export function assignIds(items: Identity[], notices: string[]): (string | null)[] {
+  const explicit = new Set(items.flatMap((e) => (e.explicitId !== undefined ? [e.explicitId] : [])));
   const slugCount = new Map<string, number>();
-  const slugs = entries.map((e) => {
-    if (e.id !== undefined) return "";
-    const slug = slugify(e.title);
-    slugCount.set(slug, (slugCount.get(slug) ?? 0) + 1);
-    return slug;
-  });
-  const papers: Paper[] = [];
-  const byId = new Map<string, Paper>();
-  entries.forEach((entry, i) => {
-    let id = entry.id;
+  for (const e of items) if (e.explicitId === undefined) slugCount.set(e.slug, (slugCount.get(e.slug) ?? 0) + 1);
+  const firstAt = new Map<string, SourceLocation>();
+  return items.map((entry) => {
+    let id = entry.explicitId;
     if (id === undefined) {
-      const slug = slugs[i]!;
-      id = slug && slugCount.get(slug) === 1 && !explicit.has(slug) ? slug : `${slug || "untitled"}-${contentSuffix(entry.title, entry.abstract)}`;
-      if (explicit.has(id)) id = `${slug || "untitled"}-${contentSuffix(entry.title, entry.abstract, 16)}`;
+      const slug = entry.slug;
+      id = slug && slugCount.get(slug) === 1 && !explicit.has(slug) ? slug : `${slug || "untitled"}-${entry.digest.slice(0, 8)}`;
+      if (explicit.has(id)) id = `${slug || "untitled"}-${entry.digest.slice(0, 16)}`;
     }
-    const paper: Paper = { ...entry, id };
-    const first = byId.get(id);
+    const first = firstAt.get(id);
     if (first) {
-      const what = entry.id !== undefined ? `duplicate id ${id}` : `the same title and abstract as ${id}`;
-      notices.push(`${what} at ${paper.source.file}:${paper.source.line}: kept the one at ${first.source.file}:${first.source.line}`);
-      return;
+      const what = entry.explicitId !== undefined ? `duplicate id ${id}` : `the same title and abstract as ${id}`;
+      notices.push(`${what} at ${entry.source.file}:${entry.source.line}: kept the one at ${first.file}:${first.line}`);
+      return null;
     }
-    byId.set(id, paper);
-    papers.push(paper);
+    firstAt.set(id, entry.source);
+    return id;
   });
-  return papers;
 }

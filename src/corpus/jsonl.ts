@@ -1,8 +1,9 @@
 // JSON Lines: one paper per line, `{ id?, title, abstract, ...metadata }`. The arXiv metadata snapshot
 // (id, title, abstract, authors, categories, update_date, ...) loads as it is; every field besides id,
-// title and abstract is kept as metadata. A bad line costs that line only.
+// title and abstract is kept as metadata. A bad line costs that line only. Files are read as a stream
+// of lines (see lines.ts), so their size is not limited by memory.
 import { z } from "zod";
-import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
+import type { CorpusProblem, RawEntry } from "./paper.ts";
 
 /** Deeper metadata is refused: nothing real nests this far, and rewriting it would overflow the stack. */
 const MAX_DEPTH = 64;
@@ -39,38 +40,43 @@ function scan(line: string): { depth: number; idText: string | undefined } {
   return { depth: max, idText };
 }
 
-export function readJsonl(text: string, file: string): ReadResult {
-  const entries: RawEntry[] = [];
-  const problems: CorpusProblem[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = i + 1;
-    if (!raw.trim()) return;
-    const problem = (message: string) => problems.push({ file, line, message });
-    const { depth, idText } = scan(raw);
-    if (depth > MAX_DEPTH) return problem(`nested more than ${MAX_DEPTH} levels deep; skipped`);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      return problem(`invalid JSON (${(error as Error).message.replace(/ in JSON at position.*$/, "")}); skipped`);
-    }
-    const parsed = Entry.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join(".");
-      if (!field) return problem("not a JSON object; skipped");
-      const missing = issue.code === "invalid_type" && (value as Record<string, unknown>)[field] === undefined;
-      return problem(`"${field}" is ${missing ? "missing" : field === "id" ? "not a string or number" : "not a string"}; skipped`);
-    }
-    const { id, title, abstract, ...meta } = parsed.data;
-    const idSource = typeof id === "number" ? (idText ?? String(id)) : id?.trim();
-    entries.push({
+function count(text: string, char: string): number {
+  let n = 0;
+  for (let i = text.indexOf(char); i >= 0; i = text.indexOf(char, i + 1)) n++;
+  return n;
+}
+
+/** One JSON Lines line (1-based `line`): its entry, or the problem that costs it. Blank lines give neither. */
+export function parseJsonlLine(raw: string, line: number, file: string): { entry?: RawEntry; problem?: CorpusProblem } {
+  if (!raw.trim()) return {};
+  const problem = (message: string) => ({ problem: { file, line, message } });
+  // Fewer brackets than the limit cannot nest past it: the character scan is only needed beyond that.
+  if (count(raw, "{") + count(raw, "[") > MAX_DEPTH && scan(raw).depth > MAX_DEPTH) {
+    return problem(`nested more than ${MAX_DEPTH} levels deep; skipped`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    return problem(`invalid JSON (${(error as Error).message.replace(/ in JSON at position.*$/, "")}); skipped`);
+  }
+  const parsed = Entry.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join(".");
+    if (!field) return problem("not a JSON object; skipped");
+    const missing = issue.code === "invalid_type" && (value as Record<string, unknown>)[field] === undefined;
+    return problem(`"${field}" is ${missing ? "missing" : field === "id" ? "not a string or number" : "not a string"}; skipped`);
+  }
+  const { id, title, abstract, ...meta } = parsed.data;
+  const idSource = typeof id === "number" ? (scan(raw).idText ?? String(id)) : id?.trim();
+  return {
+    entry: {
       ...(idSource ? { id: idSource } : {}),
       title,
       abstract,
       source: { file, line },
       ...(Object.keys(meta).length ? { meta } : {}),
-    });
-  });
-  return { entries, problems };
+    },
+  };
 }

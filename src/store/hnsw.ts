@@ -2,7 +2,7 @@
 // built for (vectors-<generation>.hnsw), so a file from an older ingest is never mistaken for the current
 // one, and writing it is a single rename of a finished temp file.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
 import { failpoint } from "../failpoint.ts";
@@ -20,7 +20,12 @@ export interface HnswParams {
   efSearch: number;
 }
 
-export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 200, efSearch: 128 };
+/**
+ * efConstruction 100 (Chroma's and Qdrant's default too): on the 24,897 bge chunks of the arXiv sample it
+ * builds in 12.0 s against 18.4 s at 200, for recall@10 0.979 against 0.981 at efSearch 128. Indexes keep
+ * the parameters they were built with.
+ */
+export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 100, efSearch: 128 };
 
 /** Rebuild compactly once deleted points make up more than this share of the file. */
 export const MAX_TOMBSTONE_SHARE = 0.25;
@@ -44,7 +49,29 @@ export interface HnswDigest {
   sha256: string;
 }
 
-const digestOf = (bytes: Buffer): HnswDigest => ({ size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
+/**
+ * Size and sha256 of a file, read in blocks: an HNSW file of a large corpus is hundreds of MB, and hnswlib
+ * holds its own copy once it is loaded. Also returns the header, for headerFits.
+ */
+function digestOf(file: string): HnswDigest & { header: Buffer } {
+  const hash = createHash("sha256");
+  const block = Buffer.alloc(4 << 20);
+  const header = Buffer.alloc(HEADER);
+  const fd = openSync(file, "r");
+  let size = 0;
+  try {
+    for (let n = readSync(fd, block, 0, block.length, null); n > 0; n = readSync(fd, block, 0, block.length, null)) {
+      if (size < HEADER) block.copy(header, size, 0, Math.min(n, HEADER - size));
+      hash.update(block.subarray(0, n));
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { size, sha256: hash.digest("hex"), header: header.subarray(0, Math.min(size, HEADER)) };
+}
+
+const HEADER = 96;
 
 /**
  * Does the header agree with the vectors' dims and the file's size? hnswlib trusts its input: a damaged
@@ -52,8 +79,7 @@ const digestOf = (bytes: Buffer): HnswDigest => ({ size: bytes.length, sha256: c
  * Header (hnswalg.h saveIndex): offsetLevel0, maxElements, count, sizeDataPerElement, labelOffset, offsetData
  * (u64 each), maxLevel (i32), entryPoint (u32), maxM, maxM0, M (u64), mult (f64), efConstruction (u64).
  */
-function headerFits(bytes: Buffer, dims: number): boolean {
-  const HEADER = 96;
+function headerFits(bytes: Buffer, size: number, dims: number): boolean {
   if (bytes.length < HEADER) return false;
   const u64 = (at: number) => Number(bytes.readBigUInt64LE(at));
   const [maxElements, count, perElement, labelOffset, offsetData] = [u64(8), u64(16), u64(24), u64(32), u64(40)];
@@ -62,7 +88,7 @@ function headerFits(bytes: Buffer, dims: number): boolean {
     count <= maxElements &&
     perElement === maxM0 * 4 + 4 + dims * 4 + 8 &&
     labelOffset === offsetData + dims * 4 &&
-    bytes.length >= HEADER + count * (perElement + 4)
+    size >= HEADER + count * (perElement + 4)
   );
 }
 
@@ -72,14 +98,14 @@ function headerFits(bytes: Buffer, dims: number): boolean {
  */
 export function readHnsw(file: string, dims: number, params: HnswParams, expected: HnswDigest | null): Hnsw | null {
   if (!expected) return null;
-  let bytes: Buffer;
+  let actual;
   try {
-    bytes = readFileSync(file);
+    if (statSync(file).size !== expected.size) return null;
+    actual = digestOf(file);
   } catch {
     return null;
   }
-  const actual = digestOf(bytes);
-  if (actual.size !== expected.size || actual.sha256 !== expected.sha256 || !headerFits(bytes, dims)) return null;
+  if (actual.size !== expected.size || actual.sha256 !== expected.sha256 || !headerFits(actual.header, actual.size, dims)) return null;
   try {
     const index = new HierarchicalNSW("cosine", dims);
     index.readIndexSync(file);
@@ -105,7 +131,8 @@ export function writeHnsw(index: Hnsw, dir: string, generation: number, cleanUp:
   const file = hnswFile(dir, generation);
   const tmp = `${file}.tmp-${process.pid}`;
   index.writeIndexSync(tmp);
-  const digest = digestOf(readFileSync(tmp));
+  const { size, sha256 } = digestOf(tmp);
+  const digest = { size, sha256 };
   failpoint("before-hnsw-rename");
   renameSync(tmp, file);
   if (cleanUp) removeStaleHnswFiles(dir, generation);

@@ -71,6 +71,16 @@ function staleBecause(text: string): string | null {
   return command && !command.includes("papersift") ? `pid ${pid} is not a papersift ingest (${command.slice(0, 60)})` : null;
 }
 
+/** Is a live ingest (another process) holding this index folder's writer lock right now? */
+export function ingestRunning(indexDir: string): boolean {
+  try {
+    const text = readFileSync(path.join(indexDir, LOCK_FILE), "utf8");
+    return text.trim() !== "" && staleBecause(text) === null;
+  } catch {
+    return false;
+  }
+}
+
 function describeHolder(text: string): string {
   try {
     const holder = Holder.parse(JSON.parse(text));

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { chunkText } from "../chunk.ts";
 import { PapersiftError } from "../errors.ts";
 import { failpoint } from "../failpoint.ts";
+import { ingestRunning } from "./lock.ts";
 import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams } from "./hnsw.ts";
 import { facetsOf } from "../corpus/facets.ts";
 import { checkSchema, migrate } from "./schema.ts";
@@ -59,9 +60,11 @@ export type PaperWrite = Omit<StoredPaper, "rowid"> & {
 export interface Change {
   write: PaperWrite[];
   remove: string[];
-  /** Drop every paper first (ingest --rebuild); vectors stay for reuse. */
-  clear: boolean;
-  state: Omit<StoreState, "generation" | "lastIngest">;
+  /**
+   * Given on an ingest's last step: the state it leaves (a new generation). Earlier steps of a large ingest
+   * commit their papers without it, so a killed ingest keeps them; the generation moves once, at the end.
+   */
+  state: Omit<StoreState, "generation" | "lastIngest"> | null;
 }
 
 export interface ChunkRow {
@@ -217,6 +220,17 @@ export class Store {
       .all() as StoredPaper[];
   }
 
+  /** What ingest compares with the corpus, paper by paper, without the text: read lazily, in rowid order. */
+  paperIdentities(): Iterable<Pick<StoredPaper, "id" | "file" | "line" | "meta" | "contentHash">> {
+    return this.sql("SELECT id, file, line, meta, content_hash AS contentHash FROM papers ORDER BY rowid").iterate() as Iterable<
+      Pick<StoredPaper, "id" | "file" | "line" | "meta" | "contentHash">
+    >;
+  }
+
+  paperById(id: string): StoredPaper | undefined {
+    return this.sql(`SELECT ${PAPER_COLUMNS} FROM papers WHERE id = ?`).get(id) as StoredPaper | undefined;
+  }
+
   /** Which of these content keys have no vector yet. */
   missingVectors(keys: Buffer[]): Buffer[] {
     const has = this.sql("SELECT 1 FROM vectors WHERE key = ?").pluck();
@@ -234,8 +248,11 @@ export class Store {
     })();
   }
 
-  /** Apply one ingest as a single transaction; returns the new generation and the HNSW edits it implies. */
-  apply(change: Change): { generation: number; removedLabels: number[]; addedLabels: number[] } {
+  /**
+   * Apply one step of an ingest as a single transaction; returns the HNSW edits it implies and, on the last
+   * step, the new generation.
+   */
+  apply(change: Change): { generation: number | null; removedLabels: number[]; addedLabels: number[] } {
     const removedLabels: number[] = [];
     const addedLabels: number[] = [];
     const db = this.db;
@@ -267,10 +284,9 @@ export class Store {
       deletePaper.run(rowid);
     };
 
+    const insertPaperVector = this.sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
+
     const generation = db.transaction(() => {
-      if (change.clear) {
-        for (const rowid of db.prepare("SELECT rowid FROM papers").pluck().all() as number[]) dropPaper(rowid);
-      }
       for (const id of change.remove) {
         const rowid = paperRow.get(id) as number | undefined;
         if (rowid !== undefined) dropPaper(rowid);
@@ -292,11 +308,13 @@ export class Store {
           insertFts.run(label, c.text);
           addedLabels.push(label);
         }
+        insertPaperVector.run(rowid, encodeFloat32(this.meanOfChunks(rowid)));
       }
-      this.fillPaperVectors();
-      // Vectors no chunk uses any more (old model, edited text) are dropped with the change that orphaned them.
-      db.prepare("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
       failpoint("inside-transaction");
+      if (!change.state) return null;
+      // Vectors no chunk uses any more (old model, edited text) are dropped at the end of the ingest that
+      // orphaned them: not earlier, as a later step may still reuse one (a paper that moved to a new id).
+      db.prepare("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
       const generation = (this.state()?.generation ?? 0) + 1;
       const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
       db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('state', ?)").run(JSON.stringify(state));
@@ -416,6 +434,32 @@ export class Store {
     this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`embed-rate:${fingerprint}`, String(Math.round(chunksPerSecond * 10) / 10));
   }
 
+  /**
+   * The k-NN paper graph of this generation, as paper rowids (k per paper in rowid order, -1 where a paper
+   * has fewer), if a command computed it since the last ingest.
+   */
+  cachedNeighbours(k: number): Int32Array | null {
+    const key = `knn:${this.state()?.generation ?? 0}:${k}`;
+    const value = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
+    if (value === undefined) return null;
+    const bytes = Buffer.from(value, "base64");
+    if (bytes.length % 4 !== 0) return null;
+    return new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  }
+
+  /** Best effort, like the topics: a read-only index computes the graph again next time. */
+  recordNeighbours(k: number, rowids: Int32Array): void {
+    const key = `knn:${this.state()?.generation ?? 0}:${k}`;
+    try {
+      this.db.transaction(() => {
+        this.sql("DELETE FROM meta WHERE key LIKE 'knn:%' AND key NOT LIKE ?").run(`knn:${this.state()?.generation ?? 0}:%`);
+        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, Buffer.from(rowids.buffer, rowids.byteOffset, rowids.byteLength).toString("base64"));
+      })();
+    } catch {
+      // Read-only, or a writer holds the database: computed again next time.
+    }
+  }
+
   /** The topics a `clusters` run with these parameters found last time: topic id → member paper ids. */
   topicMembers(key: string): Map<number, string[]> {
     const row = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
@@ -479,7 +523,10 @@ export class Store {
       if (this.index?.generation === state.generation) return this.index;
       const chunks = this.sql("SELECT count(*) FROM chunks").pluck().get() as number;
       let hnsw = readHnsw(hnswFile(this.dir, state.generation), state.model.dims, state.hnsw, this.hnswDigest(state.generation));
-      if (!hnsw || !this.covers(hnsw, chunks)) {
+      // A large ingest commits papers in steps and updates the HNSW file at its end. While it runs, the file
+      // lacks the chunks written so far: readers use it as it is (those papers are found by their words until
+      // the ingest ends) instead of rebuilding after every step. A killed ingest leaves no live lock: rebuild.
+      if (!hnsw || (!this.covers(hnsw, chunks) && !ingestRunning(this.dir))) {
         hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
         this.persistHnsw(hnsw, state.generation, chunks);
       }
@@ -513,7 +560,7 @@ export class Store {
    * Does this HNSW file hold every chunk of the store? Labels are never reused, so a file that has them all
    * can only differ by extra labels of removed chunks, which queries drop when they look the label up.
    */
-  private covers(hnsw: Hnsw, chunks: number): boolean {
+  covers(hnsw: Hnsw, chunks: number): boolean {
     if (hnsw.getCurrentCount() < chunks) return false;
     const labels = new Set(hnsw.getIdsList());
     const rows = this.sql("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>;
@@ -525,6 +572,17 @@ export class Store {
     const hnsw = createHnsw(dims, params, capacity);
     addPoints(hnsw, this.chunkVectors());
     return hnsw;
+  }
+
+  /** Is the current generation's HNSW file on disk, at the size recorded when it was written? */
+  hnswFilePresent(): boolean {
+    const generation = this.state()?.generation;
+    const digest = generation === undefined ? null : this.hnswDigest(generation);
+    try {
+      return digest !== null && statSync(hnswFile(this.dir, generation!)).size === digest.size;
+    } catch {
+      return false;
+    }
   }
 
   /** Size and sha256 of the HNSW file written for a generation, as recorded by whoever wrote it. */

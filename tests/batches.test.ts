@@ -1,0 +1,102 @@
+// Large corpora are streamed and written in batches (issue 11): a killed ingest keeps the batches it
+// committed, the next one finishes the rest, and removals still happen. The stand-in embedder keeps a
+// 700-paper corpus fast; batching is the same code whatever embeds.
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { readCorpus } from "../src/corpus/index.ts";
+import { BATCH_PAPERS, ingest } from "../src/ingest.ts";
+import { openIndex } from "../src/index.ts";
+import { Store } from "../src/store/store.ts";
+import { ROOT, standInEmbedder, tempDir } from "./helpers.ts";
+
+const embedder = standInEmbedder();
+const PAPERS = BATCH_PAPERS * 2 + 188; // three batches
+
+const WORDS = "graph reward policy token vision robot protein language agent memory search proof kernel".split(" ");
+function paper(i: number, edition = 0) {
+  const words = Array.from({ length: 60 }, (_, j) => WORDS[(i * 7 + j * (3 + edition)) % WORDS.length]);
+  return { id: `p${i}`, title: `Study ${i} of ${WORDS[i % WORDS.length]}`, abstract: `${words.join(" ")} ${i} ${edition}.`, categories: `cs.${i % 3 ? "LG" : "CL"}` };
+}
+const writeCorpus = (dir: string, papers: ReturnType<typeof paper>[]) =>
+  writeFileSync(path.join(dir, "papers.jsonl"), papers.map((p) => JSON.stringify(p)).join("\n") + "\n");
+
+const storedIds = (index: string) => {
+  const store = Store.open(index);
+  try {
+    return store.papers().map((p) => p.id).sort();
+  } finally {
+    store.close();
+  }
+};
+
+const chunkCount = (index: string) => {
+  const store = Store.open(index);
+  try {
+    return store.counts().chunks;
+  } finally {
+    store.close();
+  }
+};
+
+describe("batched ingest", () => {
+  it("a kill after the first batch keeps it; the next ingest embeds only the rest, and removals happen", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
+    writeCorpus(corpus, papers);
+
+    const killed = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index], {
+      cwd: ROOT,
+      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-batch-commit" },
+      encoding: "utf8",
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    // The first batch was committed: its papers are in the store, in corpus order.
+    expect(storedIds(index)).toEqual(papers.slice(0, BATCH_PAPERS).map((p) => p.id).sort());
+    const keptChunks = chunkCount(index);
+    expect(keptChunks).toBeGreaterThanOrEqual(BATCH_PAPERS);
+
+    const full = await ingest({ corpus, index: tempDir() }, { embedder });
+    const next = await ingest({ corpus, index, lockWaitMs: 0 }, { embedder });
+    expect(next).toMatchObject({ papers: PAPERS, added: PAPERS - BATCH_PAPERS, unchanged: BATCH_PAPERS, removed: 0 });
+    expect(next.embedded).toBe(full.embedded - keptChunks); // the first batch's chunks were not embedded again
+    expect(storedIds(index)).toEqual(papers.map((p) => p.id).sort());
+
+    // Across batches: papers removed from the corpus go, edited ones are re-embedded, the rest stay.
+    const edited = papers.filter((_, i) => i % 10 !== 0).map((p, i) => (i % 2 ? paper(Number(p.id.slice(1)), 1) : p));
+    writeCorpus(corpus, edited);
+    const third = await ingest({ corpus, index }, { embedder });
+    expect(third).toMatchObject({ papers: edited.length, removed: PAPERS - edited.length });
+    expect(storedIds(index)).toEqual(edited.map((p) => p.id).sort());
+
+    // Dense search sees every paper: the HNSW file covers all chunks after a batched ingest.
+    const idx = await openIndex(index, { embedder });
+    try {
+      const target = edited[edited.length - 1]!;
+      const { results } = await idx.search(`${target.title} ${target.abstract}`, { k: 1, mode: "dense" });
+      expect(results[0]!.id).toBe(target.id);
+      expect((await idx.search("graph", { k: 1000, mode: "dense" })).results).toHaveLength(edited.length);
+    } finally {
+      idx.close();
+    }
+  });
+
+  it("a batched ingest gives the same index as reading the corpus whole", async () => {
+    const corpus = tempDir();
+    const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
+    writeCorpus(corpus, papers);
+    const index = tempDir();
+    await ingest({ corpus, index }, { embedder });
+    const store = Store.open(index);
+    try {
+      const stored = store.papers();
+      const read = readCorpus(corpus).papers;
+      expect(stored.map((p) => [p.id, p.title, p.abstract, p.line])).toEqual(read.map((p) => [p.id, p.title, p.abstract, p.source.line]));
+      expect(store.counts().vectors).toBeGreaterThanOrEqual(PAPERS);
+    } finally {
+      store.close();
+    }
+  });
+});
