@@ -9,7 +9,7 @@
 //    ensemble of both models' dense rankings.
 //  - `--clusters DIR`: topics and fine clusters of DIR/corpus.jsonl (an arXiv export: `categories`) against
 //    the papers' primary arXiv categories: NMI and purity of each level, coverage, sizes, and the cold
-//    `papersift clusters` time and peak RSS, for a sweep of topic thresholds.
+//    `papersift clusters` time and peak RSS, for a sweep of Louvain resolutions, and topic-id stability.
 // Indexes are cached in index-cache/eval/<set>/<model>/ and reused (only new text is embedded).
 // `--model NAME` (repeatable) limits the models; `--json` prints JSON only.
 import { spawnSync } from "node:child_process";
@@ -246,18 +246,15 @@ if (clustersDir) {
     const sorted = [...xs].sort((a, b) => b - a);
     return { count: xs.length, largest: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0 };
   };
-  // Topic thresholds below the model's fine-cluster threshold by a share of the room above it (1 − threshold):
-  // for MiniLM (0.6) 0.5 … 0.3, for bge-small (0.83) 0.79 … 0.70, since cosine levels differ by model.
-  const { clusterThreshold } = usageFor(describeModel(modelDir).id);
-  const sweep = [0.25, 0.375, 0.5, 0.625, 0.75].map((share) => Math.round((clusterThreshold - share * (1 - clusterThreshold)) * 1000) / 1000);
-  for (const topicThreshold of sweep) {
+  // Louvain resolutions around the default (1): lower gives fewer, larger topics.
+  for (const resolution of [0.5, 1, 2, 3, 4]) {
     const t = performance.now();
-    const c = index.clusters({ topicThreshold });
+    const c = index.clusters({ resolution });
     const seconds = round((performance.now() - t) / 1000, 1);
     const topicOf = new Map(c.topics.flatMap((topic) => topic.papers.map((p) => [p.id, topic.id] as [string, number])));
     const clusterOf = new Map(c.clusters.flatMap((cluster) => cluster.papers.map((p) => [p.id, cluster.id] as [string, number])));
     clusterRows.push({
-      topicThreshold,
+      resolution,
       seconds,
       topics: { ...sizes(c.topics.map((x) => x.size)), coverage: c.coverage, ...agreement(topicOf, category) },
       fine: { ...sizes(c.clusters.map((x) => x.size)), coverage: round(clusterOf.size / category.size), ...agreement(clusterOf, category) },
@@ -311,13 +308,13 @@ if (output.tuning.length) {
 }
 if (clusterRows.length) {
   log(`\nTopics and clusters of ${clustersDir} against primary arXiv categories (NMI and purity over the papers each level covers)\n`);
-  log("| topic threshold | topics | largest | median | coverage | NMI | purity | fine clusters | largest | median | coverage | NMI | purity | seconds (warm) |");
+  log("| resolution | topics | largest | median | coverage | NMI | purity | fine clusters | largest | median | coverage | NMI | purity | seconds (warm) |");
   log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of clusterRows as (Row & { topics?: Row; fine?: Row })[]) {
     if (!r.topics || !r.fine) continue;
     const t = r.topics;
     const f = r.fine;
-    log(`| ${r.topicThreshold} | ${t.count} | ${t.largest} | ${t.median} | ${t.coverage} | ${t.nmi} | ${t.purity} | ${f.count} | ${f.largest} | ${f.median} | ${f.coverage} | ${f.nmi} | ${f.purity} | ${r.seconds} |`);
+    log(`| ${r.resolution} | ${t.count} | ${t.largest} | ${t.median} | ${t.coverage} | ${t.nmi} | ${t.purity} | ${f.count} | ${f.largest} | ${f.median} | ${f.coverage} | ${f.nmi} | ${f.purity} | ${r.seconds} |`);
   }
   const cold = (clusterRows.at(-1) as { cold: { seconds: number; rssMb: number } }).cold;
   log(`\ncold \`papersift clusters\` (defaults, fresh process): ${cold.seconds} s, peak RSS ${cold.rssMb} MB`);

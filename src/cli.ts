@@ -70,7 +70,7 @@ function progressReporter(enabled: boolean): (p: IngestProgress) => void {
     const left = rate > 0 ? Math.ceil((p.total - p.done) / rate) : 0;
     const what = { read: "read papers", chunk: "chunking papers", embed: "embedding chunks", write: "writing index", index: "updating HNSW" }[p.phase as Exclude<IngestProgress["phase"], "plan">];
     const detail = p.phase === "embed" && rate > 0 ? ` · ${rate.toFixed(0)}/s · ~${duration(left)} left` : "";
-    process.stderr.write(`\r\x1b[2K${what} ${p.done}/${p.total}${detail}`);
+    process.stderr.write(`\r\x1b[2K${what} ${p.done}${p.total ? `/${p.total}` : ""}${detail}`);
     if (p.done === p.total) process.stderr.write("\r\x1b[2K");
   };
 }
@@ -299,18 +299,18 @@ filterOptions(program.command("clusters"))
   .addOption(new Option("--level <level>", "topics (coarse, with their top papers) or fine (every cluster, every paper)").choices(["topics", "fine"]).default("topics"))
   .addOption(new Option("--topic <id>", "one topic: its clusters and all its papers").argParser(integer("--topic", 1)))
   .addOption(new Option("--threshold <t>", "fine clusters: minimum mean cosine similarity between their papers (default: the model's, 0.83 for bge-small, 0.6 for MiniLM)").argParser(decimal("--threshold")))
-  .addOption(new Option("--topic-threshold <t>", "topics: the same, lower (default: the model's)").argParser(decimal("--topic-threshold")))
+  .addOption(new Option("--resolution <r>", "topics: higher gives more, smaller topics (default: 1 up to 1,000 papers, rising to 3 at 10,000)").argParser(decimal("--resolution")))
   .addOption(new Option("--min-size <m>", "smallest group reported as a cluster").argParser(integer("--min-size", 2)).default(2))
   .addOption(indexOption())
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    "\nTopics are fine clusters merged further (average linkage), so every cluster sits inside one topic.\nEach has a label (its most distinctive terms: a topic's against the corpus, a cluster's against the\nrest of its topic), a cohesion (mean pairwise cosine similarity) and its papers, most central first.\nA topic keeps its id across runs while most of its papers stay together. --json prints both levels.\n\nExamples:\n  papersift clusters\n  papersift clusters --topic 3\n  papersift clusters --level fine --json",
+    "\nTopics are communities of the graph of fine clusters (Louvain), so every cluster sits inside one topic.\nEach has a label (its most distinctive terms: a topic's against the corpus, a cluster's against the\nrest of its topic), a cohesion (mean pairwise cosine similarity) and its papers, most central first.\nA topic keeps its id across runs while most of its papers stay together. --json prints both levels.\n\nExamples:\n  papersift clusters\n  papersift clusters --topic 3\n  papersift clusters --level fine --json",
   )
   .action(async (flags) => {
     const index = await openIndex(flags.index);
     try {
-      const result = index.clusters({ threshold: flags.threshold, topicThreshold: flags.topicThreshold, minSize: flags.minSize, ...filterOf(flags) });
+      const result = index.clusters({ threshold: flags.threshold, resolution: flags.resolution, minSize: flags.minSize, ...filterOf(flags) });
       if (flags.topic !== undefined && !result.topics.some((t) => t.id === flags.topic)) {
         throw new PapersiftError("UNKNOWN_TOPIC", `no topic ${flags.topic} (topics: ${result.topics.map((t) => t.id).join(", ") || "none"})`);
       }

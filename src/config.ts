@@ -28,7 +28,7 @@ const OPTION_NAMES: Record<string, string> = {
   mode: "--mode",
   minScore: "--min-score",
   threshold: "--threshold",
-  topicThreshold: "--topic-threshold",
+  resolution: "--resolution",
   minSize: "--min-size",
   neighbors: "neighbors",
   category: "--category",

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { DEFAULT_INDEX_DIR, parseOptions } from "./config.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
-import { clusterPapers, type Clustering } from "./query/clusters.ts";
+import { clusterPapers, defaultResolution, type Clustering } from "./query/clusters.ts";
 import { checkRange, FilterFields } from "./query/filter.ts";
 import { corpusMap, type CorpusMap } from "./query/map.ts";
 import { relatedPapers, resolvePaper } from "./query/related.ts";
@@ -57,8 +57,8 @@ export const ClusterOptions = z
     ...FilterFields,
     /** Default: the index's model's clusterThreshold (cosine levels differ by model). */
     threshold: z.number().min(-1).max(1).optional(),
-    /** Default: the index's model's topicThreshold. */
-    topicThreshold: z.number().min(-1).max(1).optional(),
+    /** Topics: Louvain's resolution, higher gives more, smaller topics. Default: from the corpus size. */
+    resolution: z.number().positive().max(100).optional(),
     minSize: z.number().int().min(2).default(2),
     /** Default: 0.2 % of the papers clustered, at least 5. */
     topicMinSize: z.number().int().min(2).optional(),
@@ -179,14 +179,14 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       return relatedPapers(store, paper, k, filter);
     },
     clusters(input) {
-      const { category, since, until, author, threshold, topicThreshold, topicMinSize: minTopic, ...options } = parseOptions(ClusterOptions, input);
+      const { category, since, until, author, threshold, resolution, topicMinSize: minTopic, ...options } = parseOptions(ClusterOptions, input);
       const defaults = usageFor(state().model.id);
       return clusterPapers(
         store,
         {
           ...options,
           threshold: threshold ?? defaults.clusterThreshold,
-          topicThreshold: topicThreshold ?? defaults.topicThreshold,
+          resolution: resolution ?? defaultResolution,
           topicMinSize: minTopic ?? ((papers) => topicMinSize(papers)),
         },
         { category, since, until, author },

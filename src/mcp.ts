@@ -60,7 +60,7 @@ export function createMcpServer(index: PapersiftIndex, version: string): McpServ
       description: "The corpus grouped into topics, each split into clusters of highly similar papers, with labels and members.",
       inputSchema: {
         threshold: z.number().min(-1).max(1).optional().describe("fine clusters: minimum mean cosine similarity (default 0.6)"),
-        topicThreshold: z.number().min(-1).max(1).optional().describe("topics: the same, lower"),
+        resolution: z.number().positive().max(100).optional().describe("topics: Louvain resolution, higher gives more, smaller topics (default: 1 up to 1,000 papers, rising to 3 at 10,000)"),
         ...FilterFields,
       },
     },

@@ -32,11 +32,10 @@ export const ModelManifest = z.object({
   /** Hybrid search: the weight of normalised BM25 added to this model's cosine similarity (tuned on SciFact). */
   lexicalWeight: z.number().min(0).max(5),
   /**
-   * clusters: the mean pairwise cosine of fine clusters and of topics. Cosine levels differ by model (bge's
-   * papers sit at 0.79 to one another on average, MiniLM's at 0.48), so the thresholds are the model's.
+   * clusters: the mean pairwise cosine of fine clusters. Cosine levels differ by model (bge's papers sit at
+   * 0.79 to one another on average, MiniLM's at 0.48), so the threshold is the model's.
    */
   clusterThreshold: z.number().min(-1).max(1),
-  topicThreshold: z.number().min(-1).max(1),
 });
 export type ModelManifest = z.infer<typeof ModelManifest>;
 const PLAIN_USAGE: Omit<ModelManifest, "id"> = {
@@ -46,7 +45,6 @@ const PLAIN_USAGE: Omit<ModelManifest, "id"> = {
   passagePrefix: "",
   lexicalWeight: 0.2,
   clusterThreshold: 0.6,
-  topicThreshold: 0.45,
 };
 
 /** Where hub models land when PAPERSIFT_ALLOW_REMOTE=1; the layout is the same as a local model folder. */

@@ -90,7 +90,7 @@ export function renderClusters(c: Clustering): string {
 /** The coarse level: each topic with its size, label, fine clusters and most central papers. */
 export function renderTopics(c: Clustering, shown = 5): string {
   const papers = c.topics.reduce((n, t) => n + t.size, 0);
-  const head = `${c.topics.length} topics (similarity ≥ ${c.topicThreshold}) hold ${papers} papers, ${(c.coverage * 100).toFixed(1)}% of the corpus; ${c.clusters.length} clusters at ≥ ${c.threshold} inside them (--topic <id> or --level fine to see them)`;
+  const head = `${c.topics.length} topics (resolution ${c.resolution}) hold ${papers} papers, ${(c.coverage * 100).toFixed(1)}% of the corpus; ${c.clusters.length} clusters at ≥ ${c.threshold} inside them (--topic <id> or --level fine to see them)`;
   const blocks = c.topics.map((t) =>
     [
       `${bold(`Topic ${t.id}`)}: ${printable(t.label)} ${dim(`(${t.size} papers, ${t.clusters.length} clusters, cohesion ${t.cohesion.toFixed(2)})`)}`,

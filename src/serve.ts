@@ -73,7 +73,7 @@ export function createApp(index: PapersiftIndex): Hono {
   });
   app.get("/api/related/:id", (c) => c.json(index.related(c.req.param("id"), { ...numberParam(c, "k"), ...filterParams(c) })));
   app.get("/api/clusters", (c) =>
-    c.json(index.clusters({ ...numberParam(c, "threshold"), ...numberParam(c, "topicThreshold"), ...filterParams(c) })),
+    c.json(index.clusters({ ...numberParam(c, "threshold"), ...numberParam(c, "resolution"), ...filterParams(c) })),
   );
   app.get("/api/papers/:id", (c) => c.json(index.paper(c.req.param("id"))));
   app.get("/api/stats", (c) => c.json(index.stats()));

@@ -200,9 +200,9 @@ describe("topics: a coarse level over the clusters", () => {
       expect(t.size).toBeGreaterThanOrEqual(5);
       expect(t.label.length).toBeGreaterThan(0);
     }
-    // A lower topic threshold merges further: never more topics.
-    const t = c.topicThreshold;
-    expect(index.clusters({ topicThreshold: t - 0.05 }).topics.length).toBeLessThanOrEqual(index.clusters({ topicThreshold: t + 0.03 }).topics.length);
+    // A lower resolution gives fewer, larger topics: never more.
+    const r = c.resolution;
+    expect(index.clusters({ resolution: r / 4 }).topics.length).toBeLessThanOrEqual(index.clusters({ resolution: r * 4 }).topics.length);
   });
 
   it("keeps topic ids when a paper leaves and another arrives, and is deterministic", async () => {
@@ -238,6 +238,37 @@ describe("topics: a coarse level over the clusters", () => {
     }
     expect(kept / before.topics.length).toBeGreaterThanOrEqual(0.9);
     for (const t of after.topics.filter((t) => !oldIds.has(t.id))) expect(t.id).toBeGreaterThan(Math.max(...oldIds));
+  });
+
+  it("keeps the k-NN paper graph per generation: computed once, read back identically, dropped by an ingest", async () => {
+    const dir = tempDir();
+    const corpus = tempDir();
+    const write = (papers: Paper[]) =>
+      writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify({ id: p.id, title: p.title, abstract: p.abstract })).join("\n"));
+    write(bundledPapers().slice(0, 40));
+    await ingest({ corpus, index: dir }, { embedder });
+    const graphRows = () => {
+      const db = new Database(path.join(dir, "papersift.db"), { readonly: true });
+      try {
+        return db.prepare("SELECT key FROM meta WHERE key LIKE 'knn:%'").pluck().all() as string[];
+      } finally {
+        db.close();
+      }
+    };
+    expect(graphRows()).toEqual([]);
+    const computed = (await openIndex(dir, { embedder })).clusters();
+    expect(graphRows()).toEqual(["knn:1:10"]);
+    // A fresh process reads the graph back: the same clustering, byte for byte.
+    expect(JSON.stringify((await openIndex(dir, { embedder })).clusters())).toBe(JSON.stringify(computed));
+    // Filtered runs compute their own graph and never store it.
+    (await openIndex(dir, { embedder })).clusters({ since: "2000-01-01" });
+    expect(graphRows()).toEqual(["knn:1:10"]);
+
+    write(bundledPapers().slice(0, 41));
+    await ingest({ corpus, index: dir }, { embedder });
+    const next = (await openIndex(dir, { embedder })).clusters();
+    expect(graphRows()).toEqual(["knn:2:10"]);
+    expect([...next.clusters.flatMap((c) => c.papers), ...next.unclustered].length).toBe(41);
   });
 
   it("matchTopics: majority overlap keeps an id, a new group gets a new one, a split keeps it once", () => {

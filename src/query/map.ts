@@ -6,7 +6,7 @@ import { UndirectedGraph } from "graphology";
 import forceAtlas2Module from "graphology-layout-forceatlas2";
 import type { Store } from "../store/store.ts";
 import type { Clustering } from "./clusters.ts";
-import { nearestPapers } from "./clusters.ts";
+import { paperGraph, rememberGraph } from "./graph.ts";
 
 export interface MapPoint {
   id: string;
@@ -26,23 +26,23 @@ export interface CorpusMap {
 }
 
 const NEIGHBOURS = 8;
+/** The graph clusters keep by default (ClusterOptions.neighbors), so the map reads it instead of computing one. */
+const GRAPH_K = 10;
 
 // A CommonJS module whose typings declare an ES default export: at run time the function is the module.
 const forceAtlas2 = forceAtlas2Module as unknown as typeof forceAtlas2Module.default;
 
 export function corpusMap(store: Store, clustering: Clustering): CorpusMap {
+  const paperNeighbours = store.read(() => paperGraph(store, GRAPH_K, null));
+  rememberGraph(store, paperNeighbours, GRAPH_K);
   return store.read(() => {
-    const papers = store.titles();
-    const index = new Map(papers.map((p, i) => [p.rowid, i]));
-    const byRowid = store.paperVectors();
-    const vectors = papers.map((p) => byRowid.get(p.rowid)!);
-    const chunkPaper = store.chunkPapers();
+    const { papers } = paperNeighbours;
     const graph = new UndirectedGraph();
     let seed = 42;
     const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     papers.forEach((_, i) => graph.addNode(String(i), { x: random() * 100, y: random() * 100 }));
     papers.forEach((_, i) => {
-      for (const j of nearestPapers(store, chunkPaper, index, vectors, i, NEIGHBOURS, null)) {
+      for (const j of paperNeighbours.neighbours[i]!.slice(0, NEIGHBOURS)) {
         if (!graph.hasEdge(String(i), String(j))) graph.addEdge(String(i), String(j));
       }
     });

@@ -346,6 +346,11 @@ export class Store {
     return this.sql("SELECT rowid, id, title FROM papers ORDER BY rowid").all() as { rowid: number; id: string; title: string }[];
   }
 
+  /** Every paper's abstract by rowid, in one query (cluster labels read them all). */
+  abstracts(): Map<number, string> {
+    return new Map(this.sql("SELECT rowid, abstract FROM papers").raw().all() as [number, string][]);
+  }
+
   paperByRowid(rowid: number): StoredPaper {
     return this.sql(`SELECT ${PAPER_COLUMNS} FROM papers WHERE rowid = ?`)
       .get(rowid) as StoredPaper;
