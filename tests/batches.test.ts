@@ -1,8 +1,8 @@
 // Large corpora are streamed and written in batches (issue 11): a killed ingest keeps the batches it
 // committed, the next one finishes the rest, and removals still happen. The stand-in embedder keeps a
 // 700-paper corpus fast; batching is the same code whatever embeds.
-import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCorpus } from "../src/corpus/index.ts";
@@ -97,6 +97,53 @@ describe("batched ingest", () => {
       expect(store.counts().vectors).toBeGreaterThanOrEqual(PAPERS);
     } finally {
       store.close();
+    }
+  });
+
+  it("while a large ingest runs, queries use the previous HNSW file rather than rebuilding it after each batch", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
+    writeCorpus(corpus, papers.slice(0, 300));
+    await ingest({ corpus, index }, { embedder });
+    const hnswFiles = () => readdirSync(index).filter((f) => f.endsWith(".hnsw")).map((f) => `${f}@${statSync(`${index}/${f}`).mtimeMs}`);
+    const before = hnswFiles();
+
+    writeCorpus(corpus, papers);
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index], {
+      cwd: ROOT,
+      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-batch-commit:stop" },
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // The child stops itself right after committing its first batch (papers 300–555), holding the lock.
+    await new Promise<void>((resolve) => {
+      let stderr = "";
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        if (stderr.includes("failpoint after-batch-commit")) resolve();
+      });
+    });
+    try {
+      const idx = await openIndex(index, { embedder });
+      try {
+        // Dense search answers from the previous file: the 300 papers it holds, not the batch just written.
+        expect((await idx.search("graph", { k: 1000, mode: "dense" })).results).toHaveLength(300);
+        // The batch is committed, so its papers are found by their words already.
+        const written = papers[400]!;
+        expect((await idx.search(written.title, { k: 1, mode: "lexical" })).results[0]!.id).toBe(written.id);
+      } finally {
+        idx.close();
+      }
+      expect(hnswFiles()).toEqual(before); // nothing was rebuilt or rewritten
+    } finally {
+      child.kill("SIGCONT");
+    }
+    expect(await exited).toBe(0);
+    const idx = await openIndex(index, { embedder });
+    try {
+      expect((await idx.search("graph", { k: 1000, mode: "dense" })).results).toHaveLength(PAPERS);
+    } finally {
+      idx.close();
     }
   });
 });

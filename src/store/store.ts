@@ -535,7 +535,8 @@ export class Store {
         hnsw = this.buildHnsw(state.model.dims, state.hnsw, chunks);
         this.persistHnsw(hnsw, state.generation, chunks);
       }
-      this.index = { generation: state.generation, hnsw, chunks };
+      // Searches ask for at most as many chunks as the file holds (fewer than the store's while an ingest runs).
+      this.index = { generation: state.generation, hnsw, chunks: Math.min(chunks, hnsw.getCurrentCount()) };
       return this.index;
     });
   }
