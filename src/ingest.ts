@@ -1,6 +1,6 @@
 // Ingest = plan (pure: what changed between the corpus and the store) then apply (embed only chunks whose
 // content key has no vector yet, write one transaction, update the HNSW cache).
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { chunkPaper, chunkText, type ChunkParams } from "./chunk.ts";
@@ -99,7 +99,7 @@ const storedPaper = (s: StoredPaper): Paper => ({
   ...(s.meta ? { meta: JSON.parse(s.meta) as Record<string, unknown> } : {}),
 });
 
-const metaDigest = (json: string | null) => (json === null ? null : createHash("sha1").update(json).digest("base64"));
+const metaDigest = (json: string | null) => (json === null ? null : hash("sha1", json, "base64"));
 
 /**
  * Compare the corpus with what the store holds. Pure: no I/O. Stored papers are streamed past once; papers
