@@ -1,5 +1,6 @@
-// Ingest = plan (pure: what changed between the corpus and the store) then apply (embed only chunks whose
-// content key has no vector yet, write one transaction, update the HNSW cache).
+// Ingest = plan (pure: what changed between the corpus and the store, from a first streamed pass that keeps
+// no text) then apply (read the planned papers again, embed only chunks whose content key has no vector yet,
+// write them in batches of one transaction each, update the HNSW cache). See docs/architecture.md.
 import { createHash, hash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
@@ -201,7 +202,7 @@ function toWrite(paper: Paper, chunks?: NewChunk[]): PaperWrite {
 const EMBED_STEP = 64;
 /**
  * Papers written per transaction. Memory holds one batch of text and chunks, whatever the corpus size, and
- * every batch committed survives a killed ingest. A corpus this small is written in one transaction.
+ * every batch committed survives a killed ingest. An ingest writing this few papers is one transaction.
  */
 export const BATCH_PAPERS = 256;
 
