@@ -1,7 +1,7 @@
 // Ingest = plan (pure: what changed between the corpus and the store, from a first streamed pass that keeps
 // no text) then apply (read the planned papers again, embed only chunks whose content key has no vector yet,
 // write them in batches of one transaction each, update the HNSW cache). See docs/architecture.md.
-import { createHash, hash } from "node:crypto";
+import { hash } from "node:crypto";
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { chunkPaper, chunkText, type ChunkParams } from "./chunk.ts";
@@ -18,6 +18,7 @@ import {
   type Identity,
   type Paper,
 } from "./corpus/index.ts";
+import { contentSuffix } from "./corpus/paper.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { failpoint } from "./failpoint.ts";
@@ -86,8 +87,9 @@ export interface IngestHooks {
   embedder?: Embedder;
 }
 
+/** The first 16 bytes of the digest that also gives derived ids their suffix (contentSuffix). */
 export function contentHash(paper: Pick<Paper, "title" | "abstract">): Buffer {
-  return createHash("sha256").update(paper.title).update("\0").update(paper.abstract).digest().subarray(0, 16);
+  return Buffer.from(contentSuffix(paper.title, paper.abstract, 32), "hex");
 }
 
 const metaJson = (meta: Record<string, unknown> | undefined) => (meta ? JSON.stringify(meta) : null);
@@ -184,16 +186,15 @@ function staleReason(state: StoreState | null, model: ModelInfo, chunking: Chunk
   return null;
 }
 
-function toWrite(paper: Paper, chunks?: NewChunk[]): PaperWrite {
-  const meta = metaJson(paper.meta);
+function toWrite(paper: Paper, digest: Buffer, chunks?: NewChunk[]): PaperWrite {
   return {
     id: paper.id,
     title: paper.title,
     abstract: paper.abstract,
     file: paper.source.file,
     line: paper.source.line,
-    meta,
-    contentHash: contentHash(paper),
+    meta: metaJson(paper.meta),
+    contentHash: digest,
     chunks,
   };
 }
@@ -390,24 +391,25 @@ async function apply(
   const toChunk = work.added.length + work.changed.length;
   const changedMeanwhile = new Set<string>();
 
-  /** The planned papers, read again in corpus order (then carried ones from the store). */
-  function* plannedPapers(): Generator<{ paper: Paper; chunk: boolean }> {
+  /** The planned papers, read again in corpus order (then carried ones from the store), with their content hash. */
+  function* plannedPapers(): Generator<{ paper: Paper; chunk: boolean; digest: Buffer }> {
     const quiet: CorpusReport = { problems: [], notices: [], unreadable: [] }; // reported by the first pass
     for (const { full, file } of scan.files) {
       if (scan.report.unreadable.includes(file)) continue;
       for (const entry of fileEntries(full, file, quiet)) {
         const planned = todo.get(`${file}\n${entry.source.line}`);
         if (!planned) continue;
-        if (!contentHash(entry).equals(scan.papers.get(planned.id)!.contentHash)) {
+        const digest = scan.papers.get(planned.id)!.contentHash;
+        if (!contentHash(entry).equals(digest)) {
           changedMeanwhile.add(`${file}:${entry.source.line}`);
           continue;
         }
-        yield { paper: { ...entry, id: planned.id }, chunk: planned.chunk };
+        yield { paper: { ...entry, id: planned.id }, chunk: planned.chunk, digest };
       }
     }
     for (const id of carried) {
       const stored = store.paperById(id);
-      if (stored) yield { paper: storedPaper(stored), chunk: true };
+      if (stored) yield { paper: storedPaper(stored), chunk: true, digest: stored.contentHash };
     }
   }
 
@@ -490,8 +492,8 @@ async function apply(
     else failpoint("after-batch-commit");
   };
 
-  for (const { paper, chunk } of plannedPapers()) {
-    batch.push(toWrite(paper, chunk ? plannedChunks(paper) : undefined));
+  for (const { paper, chunk, digest } of plannedPapers()) {
+    batch.push(toWrite(paper, digest, chunk ? plannedChunks(paper) : undefined));
     if (batch.length >= BATCH_PAPERS) await flush(false);
   }
   await flush(true);
