@@ -207,10 +207,19 @@ export class Store {
     }
   }
 
+  /** One `meta` row's value (see docs/storage.md for the keys). */
+  private meta(key: string): string | undefined {
+    return this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, value);
+  }
+
   state(): StoreState | null {
-    const row = this.sql("SELECT value FROM meta WHERE key = 'state'").get() as { value: string } | undefined;
-    if (!row) return null;
-    const parsed = StoreState.safeParse(JSON.parse(row.value));
+    const value = this.meta("state");
+    if (value === undefined) return null;
+    const parsed = StoreState.safeParse(JSON.parse(value));
     if (!parsed.success) throw new PapersiftError("INDEX_INCOMPATIBLE", `${this.dbFile} has a state row this papersift does not understand`);
     return parsed.data;
   }
@@ -317,7 +326,7 @@ export class Store {
       db.prepare("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
       const generation = (this.state()?.generation ?? 0) + 1;
       const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
-      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('state', ?)").run(JSON.stringify(state));
+      this.setMeta("state", JSON.stringify(state));
       return generation;
     })();
     return { generation, removedLabels, addedLabels };
@@ -431,12 +440,12 @@ export class Store {
 
   /** Chunks per second this model embedded at the last ingest that embedded any, for the next estimate. */
   embedRate(fingerprint: string): number | null {
-    const value = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(`embed-rate:${fingerprint}`) as string | undefined;
+    const value = this.meta(`embed-rate:${fingerprint}`);
     return value === undefined ? null : Number(value) || null;
   }
 
   recordEmbedRate(fingerprint: string, chunksPerSecond: number): void {
-    this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`embed-rate:${fingerprint}`, String(Math.round(chunksPerSecond * 10) / 10));
+    this.setMeta(`embed-rate:${fingerprint}`, String(Math.round(chunksPerSecond * 10) / 10));
   }
 
   /**
@@ -444,8 +453,7 @@ export class Store {
    * has fewer), if a command computed it since the last ingest.
    */
   cachedNeighbours(k: number): Int32Array | null {
-    const key = `knn:${this.state()?.generation ?? 0}:${k}`;
-    const value = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
+    const value = this.meta(`knn:${this.state()?.generation ?? 0}:${k}`);
     if (value === undefined) return null;
     const bytes = Buffer.from(value, "base64");
     if (bytes.length % 4 !== 0) return null;
@@ -454,11 +462,11 @@ export class Store {
 
   /** Best effort, like the topics: a read-only index computes the graph again next time. */
   recordNeighbours(k: number, rowids: Int32Array): void {
-    const key = `knn:${this.state()?.generation ?? 0}:${k}`;
+    const generation = this.state()?.generation ?? 0;
     try {
       this.db.transaction(() => {
-        this.sql("DELETE FROM meta WHERE key LIKE 'knn:%' AND key NOT LIKE ?").run(`knn:${this.state()?.generation ?? 0}:%`);
-        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, Buffer.from(rowids.buffer, rowids.byteOffset, rowids.byteLength).toString("base64"));
+        this.sql("DELETE FROM meta WHERE key LIKE 'knn:%' AND key NOT LIKE ?").run(`knn:${generation}:%`);
+        this.setMeta(`knn:${generation}:${k}`, Buffer.from(rowids.buffer, rowids.byteOffset, rowids.byteLength).toString("base64"));
       })();
     } catch {
       // Read-only, or a writer holds the database: computed again next time.
@@ -467,7 +475,7 @@ export class Store {
 
   /** The topics a `clusters` run with these parameters found last time: topic id → member paper ids. */
   topicMembers(key: string): Map<number, string[]> {
-    const row = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
+    const row = this.meta(key);
     const parsed = row === undefined ? null : TopicRow.safeParse(JSON.parse(row));
     return new Map(parsed?.success ? parsed.data.map(([id, members]) => [id, members] as [number, string[]]) : []);
   }
@@ -475,7 +483,7 @@ export class Store {
   /** Remember this run's topics, so the next run can keep their ids. Best effort: a read-only index skips it. */
   recordTopicMembers(key: string, topics: Map<number, string[]>): void {
     try {
-      this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(key, JSON.stringify([...topics]));
+      this.setMeta(key, JSON.stringify([...topics]));
     } catch {
       // Read-only: ids are still matched to the last recorded run.
     }
@@ -593,7 +601,7 @@ export class Store {
 
   /** Size and sha256 of the HNSW file written for a generation, as recorded by whoever wrote it. */
   hnswDigest(generation: number): HnswDigest | null {
-    const row = this.sql("SELECT value FROM meta WHERE key = ?").pluck().get(`hnsw-${generation}`) as string | undefined;
+    const row = this.meta(`hnsw-${generation}`);
     const parsed = row === undefined ? null : HnswDigestRow.safeParse(JSON.parse(row));
     return parsed?.success ? parsed.data : null;
   }
@@ -607,7 +615,7 @@ export class Store {
     try {
       const digest = writeHnsw(hnsw, this.dir, generation, options.writer === true);
       this.db.transaction(() => {
-        this.sql("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`hnsw-${generation}`, JSON.stringify(digest));
+        this.setMeta(`hnsw-${generation}`, JSON.stringify(digest));
         if (options.writer) this.sql("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
       })();
     } catch (error) {
