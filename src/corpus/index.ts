@@ -5,11 +5,11 @@
 // Ids are assigned once every file is read: an explicit id (JSONL `id`, arXiv id) as written; otherwise a
 // slug of the title, with a short content hash when the slug alone would be ambiguous, so a derived id
 // never collides with another paper's and never depends on which other files exist or their order.
-import { closeSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { PapersiftError } from "../errors.ts";
 import { parseJsonlLine } from "./jsonl.ts";
-import { MAX_LINE_BYTES, nulShare, readLines } from "./lines.ts";
+import { decodeUtf8, fileHead, MAX_LINE_BYTES, mostlyNul, readLines } from "./lines.ts";
 import { readMarkdown } from "./markdown.ts";
 import {
   cleanText,
@@ -107,18 +107,12 @@ function listFiles(root: string, corpus: CorpusReport): string[] {
   return files;
 }
 
-/**
- * Bytes to text, for the whole-file formats. A file that is mostly NUL bytes is binary (or UTF-16) and
- * unreadable as a whole; a stray NUL only spoils the entry that holds it, which its reader reports.
- */
+/** Bytes to text, for the whole-file formats; null for a binary file (mostlyNul). */
 function decode(bytes: Buffer, file: string, problems: CorpusProblem[]): string | null {
-  let nuls = 0;
-  for (let i = bytes.indexOf(0); i >= 0; i = bytes.indexOf(0, i + 1)) nuls++;
-  if (nuls > 0 && nuls * 100 > bytes.length) return null;
-  const text = new TextDecoder("utf-8").decode(bytes);
-  const bad = text.indexOf("\uFFFD");
-  if (bad >= 0 && !bytes.includes(Buffer.from("\uFFFD"))) {
-    const line = text.slice(0, bad).split("\n").length;
+  if (mostlyNul(bytes)) return null;
+  const { text, invalid } = decodeUtf8(bytes);
+  if (invalid) {
+    const line = text.slice(0, text.indexOf("\uFFFD")).split("\n").length;
     problems.push({ file, line, message: INVALID_UTF8 });
   }
   return text.replace(/^\uFEFF/, "");
@@ -165,18 +159,13 @@ export function* fileEntries(full: string, file: string, report: CorpusReport): 
   };
   const ext = path.extname(full).toLowerCase();
   if (streamed.has(ext)) {
-    let share: number;
+    let head: Buffer;
     try {
-      const fd = openSync(full, "r");
-      try {
-        share = nulShare(fd);
-      } finally {
-        closeSync(fd);
-      }
+      head = fileHead(full);
     } catch (error) {
       return unreadable(`cannot read this file (${reason(error)})`);
     }
-    if (share > 0.01) return unreadable(BINARY);
+    if (mostlyNul(head)) return unreadable(BINARY);
     let reportedUtf8 = false;
     try {
       for (const line of readLines(full)) {

@@ -17,16 +17,33 @@ export interface Line {
   tooLong: boolean;
 }
 
-/** NUL bytes in the first block, as a share of its bytes: UTF-16 and binary files are mostly NUL. */
-export function nulShare(fd: number): number {
-  const head = Buffer.alloc(Math.min(BLOCK_BYTES, 64 * 1024));
-  const n = readSync(fd, head, 0, head.length, 0);
+/**
+ * Binary (or UTF-16) rather than UTF-8 text: more than 1 byte in 100 is NUL. A stray NUL only spoils the
+ * entry that holds it, which its reader reports. For a streamed file, judged on its first 64 KB (fileHead).
+ */
+export function mostlyNul(bytes: Buffer): boolean {
   let nuls = 0;
-  for (let i = 0; i < n; i++) if (head[i] === 0) nuls++;
-  return n ? nuls / n : 0;
+  for (let i = bytes.indexOf(0); i >= 0; i = bytes.indexOf(0, i + 1)) nuls++;
+  return nuls * 100 > bytes.length;
+}
+
+export function fileHead(file: string): Buffer {
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const REPLACEMENT = Buffer.from("\uFFFD");
+
+/** UTF-8 bytes as text; `invalid` when bytes that are not UTF-8 were replaced (the bytes held no U+FFFD of their own). */
+export function decodeUtf8(bytes: Buffer, decoder = new TextDecoder("utf-8")): { text: string; invalid: boolean } {
+  const text = decoder.decode(bytes);
+  return { text, invalid: text.includes("\uFFFD") && !bytes.includes(REPLACEMENT) };
+}
 
 export function* readLines(file: string): Generator<Line> {
   const fd = openSync(file, "r");
@@ -41,11 +58,10 @@ export function* readLines(file: string): Generator<Line> {
       const bytes = tooLong ? Buffer.alloc(0) : pending.length ? Buffer.concat([...pending, tail]) : tail;
       pending = [];
       pendingBytes = 0;
-      let text = decoder.decode(bytes);
-      if (number === 1) text = text.replace(/^\uFEFF/, "");
+      const decoded = decodeUtf8(bytes, decoder);
+      let text = number === 1 ? decoded.text.replace(/^\uFEFF/, "") : decoded.text;
       if (text.endsWith("\r")) text = text.slice(0, -1);
-      const invalidUtf8 = text.includes("\uFFFD") && !bytes.includes(REPLACEMENT);
-      return { number: number++, text, invalidUtf8, tooLong };
+      return { number: number++, text, invalidUtf8: decoded.invalid, tooLong };
     };
     for (let offset = 0; ; ) {
       const n = readSync(fd, block, 0, BLOCK_BYTES, offset);
