@@ -292,33 +292,6 @@ export function matchTopics(topics: string[][], previous: Map<number, string[]>)
 }
 
 /**
- * The k papers nearest to paper i by paper-vector cosine, among the papers of the chunks nearest to its
- * vector. A chunk sits close to its own paper's vector, so 4k chunks hold the k nearest papers; a small
- * efSearch suffices because the candidates are re-scored exactly.
- */
-export function nearestPapers(
-  store: Store,
-  chunkPaper: Map<number, number>,
-  index: Map<number, number>,
-  vectors: Float32Array[],
-  i: number,
-  k: number,
-  allowed: Set<number> | null,
-): number[] {
-  const candidates = new Set<number>();
-  for (const label of store.nearestChunks(vectors[i]!, 4 * k, { ef: 4 * k, papers: allowed })) {
-    const paper = chunkPaper.get(label);
-    const j = paper === undefined ? undefined : index.get(paper);
-    if (j !== undefined && j !== i) candidates.add(j);
-  }
-  return [...candidates]
-    .map((j) => ({ j, similarity: dot(vectors[i]!, vectors[j]!) }))
-    .sort((a, b) => b.similarity - a.similarity || a.j - b.j)
-    .slice(0, k)
-    .map((c) => c.j);
-}
-
-/**
  * Max-heap of candidate merges scoring at least `min`. Entries go stale when either side merges; they are
  * skipped on pop (the `size` check), which is simpler than decrease-key. A merge below `min` is never
  * stored, only recorded as the pair's latest size, which makes its older entries stale. Ties break on

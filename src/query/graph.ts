@@ -2,8 +2,8 @@
 // of their paper vectors. Finding them (HNSW over chunks, then exact re-scoring) is most of the cost of
 // `clusters` on a large corpus, so the unfiltered graph is kept in the index per generation and k, computed
 // by the first command that needs it after an ingest.
+import { dot } from "../similarity.ts";
 import type { Store } from "../store/store.ts";
-import { nearestPapers } from "./clusters.ts";
 
 export interface PaperGraph {
   papers: { rowid: number; id: string; title: string }[];
@@ -45,4 +45,31 @@ export function rememberGraph(store: Store, graph: PaperGraph, k: number): void 
   const rowids = new Int32Array(graph.papers.length * k).fill(-1);
   graph.neighbours.forEach((row, i) => row.forEach((j, n) => (rowids[i * k + n] = graph.papers[j]!.rowid)));
   store.recordNeighbours(k, rowids);
+}
+
+/**
+ * The k papers nearest to paper i by paper-vector cosine, among the papers of the chunks nearest to its
+ * vector. A chunk sits close to its own paper's vector, so 4k chunks hold the k nearest papers; a small
+ * efSearch suffices because the candidates are re-scored exactly.
+ */
+function nearestPapers(
+  store: Store,
+  chunkPaper: Map<number, number>,
+  index: Map<number, number>,
+  vectors: Float32Array[],
+  i: number,
+  k: number,
+  allowed: Set<number> | null,
+): number[] {
+  const candidates = new Set<number>();
+  for (const label of store.nearestChunks(vectors[i]!, 4 * k, { ef: 4 * k, papers: allowed })) {
+    const paper = chunkPaper.get(label);
+    const j = paper === undefined ? undefined : index.get(paper);
+    if (j !== undefined && j !== i) candidates.add(j);
+  }
+  return [...candidates]
+    .map((j) => ({ j, similarity: dot(vectors[i]!, vectors[j]!) }))
+    .sort((a, b) => b.similarity - a.similarity || a.j - b.j)
+    .slice(0, k)
+    .map((c) => c.j);
 }

@@ -35,41 +35,40 @@ const forceAtlas2 = forceAtlas2Module as unknown as typeof forceAtlas2Module.def
 export function corpusMap(store: Store, clustering: Clustering): CorpusMap {
   const paperNeighbours = store.read(() => paperGraph(store, GRAPH_K, null));
   rememberGraph(store, paperNeighbours, GRAPH_K);
-  return store.read(() => {
-    const { papers } = paperNeighbours;
-    const graph = new UndirectedGraph();
-    let seed = 42;
-    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-    papers.forEach((_, i) => graph.addNode(String(i), { x: random() * 100, y: random() * 100 }));
-    papers.forEach((_, i) => {
-      for (const j of paperNeighbours.neighbours[i]!.slice(0, NEIGHBOURS)) {
-        if (!graph.hasEdge(String(i), String(j))) graph.addEdge(String(i), String(j));
-      }
-    });
-    const settings = { ...forceAtlas2.inferSettings(graph), barnesHutOptimize: papers.length > 500 };
-    const iterations = papers.length > 5_000 ? 60 : 150;
-    const layout = forceAtlas2(graph, { iterations, settings });
-
-    const topicOf = new Map(clustering.topics.flatMap((t) => t.papers.map((p) => [p.id, t.id] as [string, number])));
-    const clusterOf = new Map(clustering.clusters.flatMap((c) => c.papers.map((p) => [p.id, c.id] as [string, number])));
-    const round = (v: number) => Math.round(v * 100) / 100;
-    const points = papers.map((p, i) => ({
-      id: p.id,
-      title: p.title,
-      x: round(layout[String(i)]!.x),
-      y: round(layout[String(i)]!.y),
-      topic: topicOf.get(p.id) ?? null,
-      cluster: clusterOf.get(p.id) ?? null,
-    }));
-    const byId = new Map(points.map((p) => [p.id, p]));
-    const centre = (members: { id: string }[]) => ({
-      x: round(members.reduce((s, m) => s + byId.get(m.id)!.x, 0) / members.length),
-      y: round(members.reduce((s, m) => s + byId.get(m.id)!.y, 0) / members.length),
-    });
-    return {
-      points,
-      topics: clustering.topics.map((t) => ({ id: t.id, label: t.label, size: t.size, ...centre(t.papers) })),
-      clusters: clustering.clusters.map((c) => ({ id: c.id, topic: c.topic, label: c.label, size: c.size, ...centre(c.papers) })),
-    };
+  // The layout uses only what was read: no read transaction is held through it.
+  const { papers } = paperNeighbours;
+  const graph = new UndirectedGraph();
+  let seed = 42;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  papers.forEach((_, i) => graph.addNode(String(i), { x: random() * 100, y: random() * 100 }));
+  papers.forEach((_, i) => {
+    for (const j of paperNeighbours.neighbours[i]!.slice(0, NEIGHBOURS)) {
+      if (!graph.hasEdge(String(i), String(j))) graph.addEdge(String(i), String(j));
+    }
   });
+  const settings = { ...forceAtlas2.inferSettings(graph), barnesHutOptimize: papers.length > 500 };
+  const iterations = papers.length > 5_000 ? 60 : 150;
+  const layout = forceAtlas2(graph, { iterations, settings });
+
+  const topicOf = new Map(clustering.topics.flatMap((t) => t.papers.map((p) => [p.id, t.id] as [string, number])));
+  const clusterOf = new Map(clustering.clusters.flatMap((c) => c.papers.map((p) => [p.id, c.id] as [string, number])));
+  const round = (v: number) => Math.round(v * 100) / 100;
+  const points = papers.map((p, i) => ({
+    id: p.id,
+    title: p.title,
+    x: round(layout[String(i)]!.x),
+    y: round(layout[String(i)]!.y),
+    topic: topicOf.get(p.id) ?? null,
+    cluster: clusterOf.get(p.id) ?? null,
+  }));
+  const byId = new Map(points.map((p) => [p.id, p]));
+  const centre = (members: { id: string }[]) => ({
+    x: round(members.reduce((s, m) => s + byId.get(m.id)!.x, 0) / members.length),
+    y: round(members.reduce((s, m) => s + byId.get(m.id)!.y, 0) / members.length),
+  });
+  return {
+    points,
+    topics: clustering.topics.map((t) => ({ id: t.id, label: t.label, size: t.size, ...centre(t.papers) })),
+    clusters: clustering.clusters.map((c) => ({ id: c.id, topic: c.topic, label: c.label, size: c.size, ...centre(c.papers) })),
+  };
 }
