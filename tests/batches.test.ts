@@ -9,7 +9,7 @@ import { readCorpus } from "../src/corpus/index.ts";
 import { BATCH_PAPERS, ingest } from "../src/ingest.ts";
 import { openIndex } from "../src/index.ts";
 import { Store } from "../src/store/store.ts";
-import { ROOT, standInEmbedder, tempDir } from "./helpers.ts";
+import { ROOT, standInEmbedder, stderrSays, tempDir } from "./helpers.ts";
 
 const embedder = standInEmbedder();
 const PAPERS = BATCH_PAPERS * 2 + 188; // three batches
@@ -22,23 +22,16 @@ function paper(i: number, edition = 0) {
 const writeCorpus = (dir: string, papers: ReturnType<typeof paper>[]) =>
   writeFileSync(path.join(dir, "papers.jsonl"), papers.map((p) => JSON.stringify(p)).join("\n") + "\n");
 
-const storedIds = (index: string) => {
+function withStore<T>(index: string, read: (store: Store) => T): T {
   const store = Store.open(index);
   try {
-    return store.papers().map((p) => p.id).sort();
+    return read(store);
   } finally {
     store.close();
   }
-};
-
-const chunkCount = (index: string) => {
-  const store = Store.open(index);
-  try {
-    return store.counts().chunks;
-  } finally {
-    store.close();
-  }
-};
+}
+const storedIds = (index: string) => withStore(index, (store) => store.papers().map((p) => p.id).sort());
+const chunkCount = (index: string) => withStore(index, (store) => store.counts().chunks);
 
 describe("batched ingest", () => {
   it("a kill after the first batch keeps it; the next ingest embeds only the rest, and removals happen", async () => {
@@ -89,15 +82,11 @@ describe("batched ingest", () => {
     writeCorpus(corpus, papers);
     const index = tempDir();
     await ingest({ corpus, index }, { embedder });
-    const store = Store.open(index);
-    try {
-      const stored = store.papers();
-      const read = readCorpus(corpus).papers;
-      expect(stored.map((p) => [p.id, p.title, p.abstract, p.line])).toEqual(read.map((p) => [p.id, p.title, p.abstract, p.source.line]));
+    const read = readCorpus(corpus).papers;
+    withStore(index, (store) => {
+      expect(store.papers().map((p) => [p.id, p.title, p.abstract, p.line])).toEqual(read.map((p) => [p.id, p.title, p.abstract, p.source.line]));
       expect(store.counts().vectors).toBeGreaterThanOrEqual(PAPERS);
-    } finally {
-      store.close();
-    }
+    });
   });
 
   it("while a large ingest runs, queries use the previous HNSW file rather than rebuilding it after each batch", async () => {
@@ -116,13 +105,7 @@ describe("batched ingest", () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     // The child stops itself right after committing its first batch (papers 300–555), holding the lock.
-    await new Promise<void>((resolve) => {
-      let stderr = "";
-      child.stderr.on("data", (d) => {
-        stderr += d;
-        if (stderr.includes("failpoint after-batch-commit")) resolve();
-      });
-    });
+    await stderrSays(child, "failpoint after-batch-commit");
     try {
       const idx = await openIndex(index, { embedder });
       try {

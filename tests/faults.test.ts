@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex } from "../src/index.ts";
 import { LOCK_FILE, processStart } from "../src/store/lock.ts";
-import { bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, tempDir, writeTxt } from "./helpers.ts";
+import { bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, stderrSays, tempDir, writeTxt } from "./helpers.ts";
 
 let embedder: Embedder;
 let corpusA: string;
@@ -90,13 +90,7 @@ describe("Ctrl-C during ingest", () => {
     });
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     // Interrupt mid-embedding: once the child says it got there, never after a fixed time (issue 9).
-    await new Promise<void>((resolve) => {
-      let stderr = "";
-      child.stderr.on("data", (d) => {
-        stderr += d;
-        if (stderr.includes("failpoint after-first-embed-step")) resolve();
-      });
-    });
+    await stderrSays(child, "failpoint after-first-embed-step");
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(existsSync(path.join(index, LOCK_FILE))).toBe(false);

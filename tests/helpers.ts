@@ -1,6 +1,6 @@
 // Shared by the tests: temp folders, small real corpora cut from the bundled one, one Embedder per file,
 // and a runner for the real CLI.
-import { spawnSync } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -62,6 +62,20 @@ export function runCli(
     timeout: 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Resolves, with its stderr so far, once a child process has written `text` there (a failpoint's ":report"
+ * or ":stop" line, a "waiting for" notice): tests wait for the event, never for a fixed time.
+ */
+export function stderrSays(child: ChildProcess, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let stderr = "";
+    child.stderr!.on("data", (d) => {
+      stderr += d;
+      if (stderr.includes(text)) resolve(stderr);
+    });
+  });
 }
 
 export { standInEmbedder } from "./stand-in-embedder.ts";

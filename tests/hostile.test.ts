@@ -11,7 +11,7 @@ import { readCorpus } from "../src/corpus/index.ts";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex } from "../src/index.ts";
 import { LOCK_FILE } from "../src/store/lock.ts";
-import { BUNDLED_CORPUS, bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, tempDir, writeTxt, type CliResult } from "./helpers.ts";
+import { BUNDLED_CORPUS, bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, stderrSays, tempDir, writeTxt, type CliResult } from "./helpers.ts";
 
 let embedder: Embedder;
 let corpus: string;
@@ -449,21 +449,9 @@ describe("contracts", () => {
     const holder = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--corpus", big, "--index", dir], {
       env: { ...process.env, PAPERSIFT_FAILPOINT: "after-first-embed-step:stop" },
     });
-    await new Promise<void>((resolve) => {
-      let stderr = "";
-      holder.stderr.on("data", (d) => {
-        stderr += d;
-        if (stderr.includes("failpoint after-first-embed-step")) resolve();
-      });
-    });
+    await stderrSays(holder, "failpoint after-first-embed-step");
     const waiter = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--corpus", big, "--index", dir, "--wait", "120"]);
-    const message = await new Promise<string>((resolve) => {
-      let stderr = "";
-      waiter.stderr.on("data", (d) => {
-        stderr += d;
-        if (stderr.includes("waiting for")) resolve(stderr);
-      });
-    });
+    const message = await stderrSays(waiter, "waiting for");
     expect(message).toMatch(new RegExp(`waiting for another ingest \\(pid ${holder.pid}\\)`));
     holder.kill("SIGCONT");
     const codes = await Promise.all([holder, waiter].map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.on("close", resolve)))));

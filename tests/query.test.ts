@@ -183,6 +183,10 @@ describe("clusters", () => {
   });
 });
 
+/** The papers as one JSONL file in the corpus folder, replacing what it held. */
+const writeJsonl = (corpus: string, papers: Paper[]) =>
+  writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify({ id: p.id, title: p.title, abstract: p.abstract })).join("\n"));
+
 describe("topics: a coarse level over the clusters", () => {
   it("nests every fine cluster in one topic, lists it there, and reports coverage", () => {
     const c = index.clusters();
@@ -208,8 +212,7 @@ describe("topics: a coarse level over the clusters", () => {
   it("keeps topic ids when a paper leaves and another arrives, and is deterministic", async () => {
     const dir = tempDir();
     const corpus = tempDir();
-    const write = (papers: Paper[]) =>
-      writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify({ id: p.id, title: p.title, abstract: p.abstract })).join("\n"));
+    const write = (papers: Paper[]) => writeJsonl(corpus, papers);
     write(bundledPapers().slice(0, 70));
     await ingest({ corpus, index: dir }, { embedder });
     const first = await openIndex(dir, { embedder });
@@ -243,8 +246,7 @@ describe("topics: a coarse level over the clusters", () => {
   it("keeps the k-NN paper graph per generation: computed once, read back identically, dropped by an ingest", async () => {
     const dir = tempDir();
     const corpus = tempDir();
-    const write = (papers: Paper[]) =>
-      writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify({ id: p.id, title: p.title, abstract: p.abstract })).join("\n"));
+    const write = (papers: Paper[]) => writeJsonl(corpus, papers);
     write(bundledPapers().slice(0, 40));
     await ingest({ corpus, index: dir }, { embedder });
     const graphRows = () => {
