@@ -121,16 +121,26 @@ if (arxivFlag > 0) {
   log(`| ${(r.seconds / 60).toFixed(1)} min | ${arxiv.chunksPerSecond.toFixed(1)} | ${r.embedOnly!.toFixed(1)} | ${(arxiv.chunksPerSecond / r.embedOnly!).toFixed(2)}× | ${inRun.toFixed(1)} chunks/s | ${(arxiv.chunksPerSecond / inRun).toFixed(2)}× | ${r.maxRssMb.toFixed(0)} MB | ${arxiv.bytesPerChunk.toFixed(0)} |`);
 }
 
+const sentences = bundled.flatMap((p) => splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)));
+const titleWords = [...new Set(bundled.flatMap((p) => p.title.split(/\s+/)))];
+/** Papers made offline from the bundled ones' title words and abstract sentences, with a fixed seed. */
+function recombiner(seed: number) {
+  const random = seededRandom(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+  const paper = () => ({
+    title: Array.from({ length: 5 + Math.floor(random() * 6) }, () => pick(titleWords)).join(" "),
+    abstract: Array.from({ length: 6 + Math.floor(random() * 5) }, () => pick(sentences)).join(" "),
+  });
+  return { pick, paper };
+}
+
 // 3. Scale without inference: a large synthetic .jsonl, embedded by the deterministic stand-in (384 dims,
 // as the default model), so the row measures reading, planning, SQLite, FTS and HNSW.
 const scaleFlag = process.argv.indexOf("--scale");
 const SCALE = scaleFlag > 0 ? Number(process.argv[scaleFlag + 1]) : 200_000;
 let scale: { papers: number; full: Run; noChange: Run; oneAdded: Run; bytesPerChunk: number } | null = null;
-{
-  const random = seededRandom(7);
-  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
-  const sentences = bundled.flatMap((p) => splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)));
-  const titleWords = [...new Set(bundled.flatMap((p) => p.title.split(/\s+/)))];
+if (SCALE > 0) {
+  const { pick, paper } = recombiner(7);
   const dir = path.join(work, "scale");
   mkdirSync(dir);
   const file = path.join(dir, "papers.jsonl");
@@ -138,42 +148,35 @@ let scale: { papers: number; full: Run; noChange: Run; oneAdded: Run; bytesPerCh
   for (let i = 0; i < SCALE; ) {
     const lines: string[] = [];
     for (const end = Math.min(SCALE, i + 10_000); i < end; i++) {
-      const title = Array.from({ length: 5 + Math.floor(random() * 6) }, () => pick(titleWords)).join(" ");
-      const abstract = Array.from({ length: 6 + Math.floor(random() * 5) }, () => pick(sentences)).join(" ");
+      const { title, abstract } = paper();
       lines.push(JSON.stringify({ id: `scale-${i}`, title, abstract, categories: pick(["cs.LG", "cs.CL", "cs.CV stat.ML"]), update_date: "2026-06-01" }));
     }
     appendFileSync(file, lines.join("\n") + "\n");
   }
-  if (SCALE > 0) {
-    const scaleIndex = path.join(work, "scale-index");
-    const full = run(dir, scaleIndex, "stand-in");
-    const noChange = run(dir, scaleIndex, "stand-in");
-    appendFileSync(file, JSON.stringify({ id: "scale-extra", title: "One More Paper", abstract: bundled[3]!.abstract }) + "\n");
-    const oneAdded = run(dir, scaleIndex, "stand-in");
-    scale = { papers: full.summary.papers, full, noChange, oneAdded, bytesPerChunk: dirBytes(scaleIndex) / full.summary.chunks };
-    log(`\nScale, no inference: ${full.summary.papers.toLocaleString("en")} synthetic papers, ${full.summary.chunks.toLocaleString("en")} chunks, stand-in embedder (384 dims)\n`);
-    // The stand-in's own time (hashing words into vectors) is shown apart: it stands for inference.
-    const row = (name: string, r: Run, bytes = "") => {
-      const own = r.seconds - r.summary.embedSeconds;
-      log(`| ${name} | ${r.seconds.toFixed(1)} | ${r.summary.embedSeconds.toFixed(1)} | ${(r.summary.papers / own).toFixed(0)} | ${r.maxRssMb.toFixed(0)} MB | ${bytes} |`);
-    };
-    log("| run | seconds | of which stand-in embedding | papers/s without it | peak RSS | bytes per chunk |");
-    log("|---|---|---|---|---|---|");
-    row("full ingest", full, scale.bytesPerChunk.toFixed(0));
-    row("no change", noChange);
-    row("one paper added", oneAdded);
-    const p = full.phases;
-    log(`\nfull ingest by phase: start ${(p.start ?? 0).toFixed(1)} s, read ${(p.read ?? 0).toFixed(1)} s, chunk ${(p.chunk ?? 0).toFixed(1)} s, ` +
-      `write (with the stand-in's ${full.summary.embedSeconds.toFixed(1)} s) ${((p.plan ?? 0) + (p.embed ?? 0) + (p.write ?? 0)).toFixed(1)} s, HNSW ${(p.index ?? 0).toFixed(1)} s`);
-  }
+  const scaleIndex = path.join(work, "scale-index");
+  const full = run(dir, scaleIndex, "stand-in");
+  const noChange = run(dir, scaleIndex, "stand-in");
+  appendFileSync(file, JSON.stringify({ id: "scale-extra", title: "One More Paper", abstract: bundled[3]!.abstract }) + "\n");
+  const oneAdded = run(dir, scaleIndex, "stand-in");
+  scale = { papers: full.summary.papers, full, noChange, oneAdded, bytesPerChunk: dirBytes(scaleIndex) / full.summary.chunks };
+  log(`\nScale, no inference: ${full.summary.papers.toLocaleString("en")} synthetic papers, ${full.summary.chunks.toLocaleString("en")} chunks, stand-in embedder (384 dims)\n`);
+  // The stand-in's own time (hashing words into vectors) is shown apart: it stands for inference.
+  const row = (name: string, r: Run, bytes = "") => {
+    const own = r.seconds - r.summary.embedSeconds;
+    log(`| ${name} | ${r.seconds.toFixed(1)} | ${r.summary.embedSeconds.toFixed(1)} | ${(r.summary.papers / own).toFixed(0)} | ${r.maxRssMb.toFixed(0)} MB | ${bytes} |`);
+  };
+  log("| run | seconds | of which stand-in embedding | papers/s without it | peak RSS | bytes per chunk |");
+  log("|---|---|---|---|---|---|");
+  row("full ingest", full, scale.bytesPerChunk.toFixed(0));
+  row("no change", noChange);
+  row("one paper added", oneAdded);
+  const p = full.phases;
+  log(`\nfull ingest by phase: start ${(p.start ?? 0).toFixed(1)} s, read ${(p.read ?? 0).toFixed(1)} s, chunk ${(p.chunk ?? 0).toFixed(1)} s, ` +
+    `write (with the stand-in's ${full.summary.embedSeconds.toFixed(1)} s) ${((p.plan ?? 0) + (p.embed ?? 0) + (p.write ?? 0)).toFixed(1)} s, HNSW ${(p.index ?? 0).toFixed(1)} s`);
   rmSync(dir, { recursive: true, force: true });
 }
 
 // 4. Synthetic corpus: titles and abstracts recombined from the bundled ones with a fixed seed.
-const random = seededRandom(42);
-const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
-const sentences = bundled.flatMap((p) => splitSentences(p.abstract).map((s) => p.abstract.slice(s.start, s.end)));
-const titleWords = [...new Set(bundled.flatMap((p) => p.title.split(/\s+/)))];
 const synthetic = path.join(work, "synthetic");
 mkdirSync(synthetic);
 if (SYNTHETIC <= 0) {
@@ -182,11 +185,8 @@ if (SYNTHETIC <= 0) {
   process.exit(0);
 }
 const lines: string[] = [];
-for (let i = 0; i < SYNTHETIC; i++) {
-  const title = Array.from({ length: 5 + Math.floor(random() * 6) }, () => pick(titleWords)).join(" ");
-  const abstract = Array.from({ length: 6 + Math.floor(random() * 5) }, () => pick(sentences)).join(" ");
-  lines.push(JSON.stringify({ id: `synthetic-${i}`, title, abstract }));
-}
+const recombined = recombiner(42);
+for (let i = 0; i < SYNTHETIC; i++) lines.push(JSON.stringify({ id: `synthetic-${i}`, ...recombined.paper() }));
 writeFileSync(path.join(synthetic, "papers.jsonl"), lines.join("\n") + "\n");
 const bigIndex = path.join(work, "big-index");
 const big = run(synthetic, bigIndex, 300);
