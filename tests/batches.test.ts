@@ -2,7 +2,7 @@
 // committed, the next one finishes the rest, and removals still happen. The stand-in embedder keeps a
 // 700-paper corpus fast; batching is the same code whatever embeds.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCorpus } from "../src/corpus/index.ts";
@@ -128,5 +128,22 @@ describe("batched ingest", () => {
     } finally {
       idx.close();
     }
+  });
+
+  it("a no-change ingest puts back a deleted or truncated HNSW file (it checks the size, not the whole file)", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    writeCorpus(corpus, Array.from({ length: 40 }, (_, i) => paper(i)));
+    await ingest({ corpus, index }, { embedder });
+    const file = () => path.join(index, readdirSync(index).find((f) => /^vectors-\d+\.hnsw$/.test(f)) ?? "missing");
+    const size = statSync(file()).size;
+
+    rmSync(file());
+    expect((await ingest({ corpus, index }, { embedder })).embedded).toBe(0);
+    expect(statSync(file()).size).toBe(size);
+
+    truncateSync(file(), 1000);
+    await ingest({ corpus, index }, { embedder });
+    expect(statSync(file()).size).toBe(size);
   });
 });
