@@ -62,7 +62,7 @@ function nearestPapers(
   allowed: Set<number> | null,
 ): number[] {
   const candidates = new Set<number>();
-  for (const label of store.nearestChunks(vectors[i]!, 4 * k, { ef: 4 * k, papers: allowed })) {
+  for (const label of store.hnsw.nearest(vectors[i]!, 4 * k, { ef: 4 * k, papers: allowed })) {
     const paper = chunkPaper.get(label);
     const j = paper === undefined ? undefined : index.get(paper);
     if (j !== undefined && j !== i) candidates.add(j);

@@ -78,7 +78,7 @@ export function denseRanking(store: Store, vector: Float32Array, papers: number,
   if (allowed && allowed.size <= EXACT_FILTER_LIMIT) {
     paperIds = new Set(allowed);
   } else {
-    const neighbors = store.nearestChunks(vector, Math.max(papers * 4, 40), { papers: allowed });
+    const neighbors = store.hnsw.nearest(vector, Math.max(papers * 4, 40), { papers: allowed });
     paperIds = new Set<number>();
     for (const chunk of store.chunksByLabel(neighbors).values()) paperIds.add(chunk.paper);
   }

@@ -1,0 +1,118 @@
+// What an ingest writes into the store: vectors (a content-addressed cache, committed on their own), then
+// each batch of papers with their chunks, FTS rows, facets and paper vectors as one transaction. Readers
+// never see half a batch. See docs/storage.md.
+import { facetsOf } from "../corpus/facets.ts";
+import { failpoint } from "../failpoint.ts";
+import { normalisedMean } from "../similarity.ts";
+import type { Change, Store, StoreState } from "./store.ts";
+import { encodeFloat32, encodeVector } from "./vectors.ts";
+
+/** Which of these content keys have no vector yet. */
+export function missingVectors(store: Store, keys: Buffer[]): Buffer[] {
+  const has = store.sql("SELECT 1 FROM vectors WHERE key = ?").pluck();
+  return keys.filter((key) => has.get(key) === undefined);
+}
+
+/**
+ * Store finished vectors in their own small transaction. They are a content-addressed cache that no query
+ * sees until a change references them, so an ingest killed later still keeps this work.
+ */
+export function putVectors(store: Store, items: { key: Buffer; vector: Float32Array }[]): void {
+  const insert = store.sql("INSERT OR IGNORE INTO vectors (key, data) VALUES (?, ?)");
+  store.db.transaction(() => {
+    for (const { key, vector } of items) insert.run(key, encodeVector(vector));
+  })();
+}
+
+/**
+ * Apply one step of an ingest as a single transaction; returns the HNSW edits it implies and, on the last
+ * step, the new generation.
+ */
+export function applyChange(store: Store, change: Change): { generation: number | null; removedLabels: number[]; addedLabels: number[] } {
+  const removedLabels: number[] = [];
+  const addedLabels: number[] = [];
+  const sql = (text: string) => store.sql(text);
+  const chunkLabels = sql("SELECT rowid FROM chunks WHERE paper = ?").pluck();
+  const deleteFts = sql("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE paper = ?)");
+  const deleteChunkRows = sql("DELETE FROM chunks WHERE paper = ?");
+  const deletePaper = sql("DELETE FROM papers WHERE rowid = ?");
+  const vectorRow = sql("SELECT rowid FROM vectors WHERE key = ?").pluck();
+  const insertFts = sql("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
+  const paperRow = sql("SELECT rowid FROM papers WHERE id = ?").pluck();
+  const insertPaper = sql(
+    "INSERT INTO papers (id, title, abstract, file, line, meta, content_hash) VALUES (@id, @title, @abstract, @file, @line, @meta, @contentHash)",
+  );
+  const updatePaper = sql(
+    "UPDATE papers SET title = @title, abstract = @abstract, file = @file, line = @line, meta = @meta, content_hash = @contentHash WHERE rowid = @rowid",
+  );
+  const insertChunk = sql("INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  const deletePaperVector = sql("DELETE FROM paper_vectors WHERE paper = ?");
+  const insertPaperVector = sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
+  const dropChunks = (paper: number) => {
+    removedLabels.push(...(chunkLabels.all(paper) as number[]));
+    deleteFts.run(paper);
+    deleteChunkRows.run(paper);
+    deletePaperVector.run(paper);
+  };
+
+  const generation = store.db.transaction(() => {
+    for (const id of change.remove) {
+      const rowid = paperRow.get(id) as number | undefined;
+      if (rowid === undefined) continue;
+      dropChunks(rowid);
+      deletePaper.run(rowid);
+    }
+    for (const paper of change.write) {
+      const { chunks, ...fields } = paper;
+      let rowid = paperRow.get(paper.id) as number | undefined;
+      if (rowid === undefined) {
+        rowid = Number(insertPaper.run(fields).lastInsertRowid);
+      } else {
+        updatePaper.run({ ...fields, rowid });
+      }
+      writeFacets(store, rowid, fields.meta);
+      if (!chunks) continue;
+      dropChunks(rowid);
+      for (const c of chunks) {
+        const vector = vectorRow.get(c.key) as number;
+        const label = Number(insertChunk.run(rowid, c.ord, c.titleChars, c.start, c.end, c.tokens, vector).lastInsertRowid);
+        insertFts.run(label, c.text);
+        addedLabels.push(label);
+      }
+      insertPaperVector.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
+    }
+    failpoint("inside-transaction");
+    if (!change.state) return null;
+    // Vectors no chunk uses any more (old model, edited text) are dropped at the end of the ingest that
+    // orphaned them: not earlier, as a later step may still reuse one (a paper that moved to a new id).
+    sql("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
+    const generation = (store.state()?.generation ?? 0) + 1;
+    const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
+    store.setMeta("state", JSON.stringify(state));
+    return generation;
+  })();
+  return { generation, removedLabels, addedLabels };
+}
+
+function meanOfChunks(store: Store, paperRowid: number): Float32Array {
+  const vectors = store.paperChunks(paperRowid).map((c) => c.vector);
+  return normalisedMean(vectors, vectors[0]?.length ?? 0);
+}
+
+/** Fill what schema 2 derives from older data: paper vectors, and the filter columns from `meta`. */
+export function fillDerived(store: Store): void {
+  const missing = store.sql("SELECT rowid FROM papers WHERE rowid NOT IN (SELECT paper FROM paper_vectors)").pluck().all() as number[];
+  const insert = store.sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
+  for (const rowid of missing) insert.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
+  const rows = store.sql("SELECT rowid, meta FROM papers WHERE meta IS NOT NULL").all() as { rowid: number; meta: string }[];
+  for (const row of rows) writeFacets(store, row.rowid, row.meta);
+}
+
+/** The filter columns and categories of one paper, from its metadata JSON. */
+function writeFacets(store: Store, rowid: number, meta: string | null): void {
+  const facets = facetsOf(meta ? (JSON.parse(meta) as Record<string, unknown>) : undefined);
+  store.sql("UPDATE papers SET date = ?, authors_key = ? WHERE rowid = ?").run(facets.date, facets.authorsKey, rowid);
+  store.sql("DELETE FROM paper_categories WHERE paper = ?").run(rowid);
+  const insert = store.sql("INSERT INTO paper_categories (paper, category) VALUES (?, ?)");
+  for (const category of facets.categories) insert.run(rowid, category);
+}
