@@ -1,0 +1,213 @@
+// Applying a plan: read the planned papers again, chunk them, embed the chunks whose content key has no
+// vector yet, write them in batches of one transaction each, then update the HNSW file.
+import { chunkPaper, chunkText, type ChunkParams } from "../chunk.ts";
+import { fileEntries, type CorpusReport, type Paper } from "../corpus/index.ts";
+import type { Embedder } from "../embed.ts";
+import { failpoint } from "../failpoint.ts";
+import type { IngestProgress, IngestSummary } from "../ingest.ts";
+import type { ModelInfo } from "../model.ts";
+import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw } from "../store/hnsw.ts";
+import type { NewChunk, PaperWrite, Store, StoredPaper, StoreState } from "../store/store.ts";
+import { contentKey } from "../store/vectors.ts";
+import { applyChange, missingVectors, putVectors } from "../store/write.ts";
+import { contentHash, metaJson, type Plan } from "./plan.ts";
+import type { Scan } from "./scan.ts";
+
+/** A stored paper as the corpus would give it (for papers of files that could not be read this time). */
+const storedPaper = (s: StoredPaper): Paper => ({
+  id: s.id,
+  title: s.title,
+  abstract: s.abstract,
+  source: { file: s.file, line: s.line },
+  ...(s.meta ? { meta: JSON.parse(s.meta) as Record<string, unknown> } : {}),
+});
+
+
+function toWrite(paper: Paper, digest: Buffer, chunks?: NewChunk[]): PaperWrite {
+  return {
+    id: paper.id,
+    title: paper.title,
+    abstract: paper.abstract,
+    file: paper.source.file,
+    line: paper.source.line,
+    meta: metaJson(paper.meta),
+    contentHash: digest,
+    chunks,
+  };
+}
+
+/** Chunks embedded and stored per step: what is stored survives a killed ingest. */
+const EMBED_STEP = 64;
+/**
+ * Papers written per transaction. Memory holds one batch of text and chunks, whatever the corpus size, and
+ * every batch committed survives a killed ingest. An ingest writing this few papers is one transaction.
+ */
+export const BATCH_PAPERS = 256;
+
+/**
+ * Second pass: stream the papers the plan names, chunk them, embed the chunks that have no vector yet and
+ * write them in batches; the last batch also removes papers and moves the generation. Then the HNSW file.
+ */
+export async function apply(
+  store: Store,
+  work: Plan,
+  scan: Scan,
+  ctx: {
+    model: ModelInfo;
+    chunking: ChunkParams;
+    rebuild: boolean;
+    state: StoreState | null;
+    notices: string[];
+    getEmbedder: () => Promise<Embedder>;
+    progress: (p: IngestProgress) => void;
+    summary: (done: { embedded: number; reused: number; chunks: number; embedSeconds: number }) => IngestSummary;
+  },
+): Promise<IngestSummary> {
+  const rechunk = new Set([...work.added, ...work.changed]);
+  const todo = new Map<string, { id: string; chunk: boolean }>();
+  for (const [ids, chunk] of [[work.added, true], [work.changed, true], [work.moved, false]] as const) {
+    for (const id of ids) {
+      const paper = scan.papers.get(id);
+      if (paper) todo.set(`${paper.file}\n${paper.line}`, { id, chunk });
+    }
+  }
+  const carried = work.carried.filter((id) => rechunk.has(id));
+  const toChunk = work.added.length + work.changed.length;
+  const changedMeanwhile = new Set<string>();
+
+  /** The planned papers, read again in corpus order (then carried ones from the store), with their content hash. */
+  function* plannedPapers(): Generator<{ paper: Paper; chunk: boolean; digest: Buffer }> {
+    const quiet: CorpusReport = { problems: [], notices: [], unreadable: [] }; // reported by the first pass
+    for (const { full, file } of scan.files) {
+      if (scan.report.unreadable.includes(file)) continue;
+      for (const entry of fileEntries(full, file, quiet)) {
+        const planned = todo.get(`${file}\n${entry.source.line}`);
+        if (!planned) continue;
+        const digest = scan.papers.get(planned.id)!.contentHash;
+        if (!contentHash(entry).equals(digest)) {
+          changedMeanwhile.add(`${file}:${entry.source.line}`);
+          continue;
+        }
+        yield { paper: { ...entry, id: planned.id }, chunk: planned.chunk, digest };
+      }
+    }
+    for (const id of carried) {
+      const stored = store.paperById(id);
+      if (stored) yield { paper: storedPaper(stored), chunk: true, digest: stored.contentHash };
+    }
+  }
+
+  const embedder = toChunk ? await ctx.getEmbedder() : null;
+  const count = (text: string) => embedder!.tokenize(text).length - 2;
+  const chunksOf = (paper: Paper): NewChunk[] =>
+    chunkPaper(paper, count, ctx.chunking).map((c) => ({ ...c, key: contentKey(ctx.model.fingerprint, c.text) }));
+
+  // Chunk first, so the plan ("embedding N new chunks (~T)") is known before the slow part starts. Only
+  // the chunks' spans and keys are kept (their text is cut from the paper again when it is written).
+  const missing = new Set<string>();
+  const spans = new Map<string, (Omit<NewChunk, "text" | "key"> & { key: string })[]>();
+  let totalChunks = 0;
+  if (toChunk) {
+    let done = 0;
+    for (const { paper, chunk } of plannedPapers()) {
+      if (!chunk) continue;
+      const chunks = chunksOf(paper);
+      totalChunks += chunks.length;
+      spans.set(paper.id, chunks.map(({ text: _text, key, ...span }) => ({ ...span, key: key.toString("base64") })));
+      for (const key of missingVectors(store, chunks.map((c) => c.key))) missing.add(key.toString("base64"));
+      ctx.progress({ phase: "chunk", done: ++done, total: toChunk });
+    }
+  }
+  const plannedChunks = (paper: Paper): NewChunk[] => {
+    const planned = spans.get(paper.id);
+    spans.delete(paper.id);
+    if (!planned) return chunksOf(paper);
+    return planned.map((c) => ({
+      ...c,
+      key: Buffer.from(c.key, "base64"),
+      text: chunkText(paper.title, c.titleChars, paper.abstract, c.start, c.end),
+    }));
+  };
+  const toEmbed = missing.size;
+  if (toEmbed) ctx.progress({ phase: "plan", done: toEmbed, total: totalChunks, rate: store.embedRate(ctx.model.fingerprint) ?? undefined });
+
+  const previous = ctx.state;
+  const params = previous?.hnsw ?? DEFAULT_HNSW;
+  const finalState = { model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint }, chunking: ctx.chunking, hnsw: params };
+  const writeTotal = todo.size + carried.length;
+  const addedLabels: number[] = [];
+  const removedLabels: number[] = [];
+  let generation = 0;
+  let embedded = 0;
+  let written = 0;
+  let embedSeconds = 0;
+  const batch: PaperWrite[] = [];
+
+  const flush = async (last: boolean) => {
+    const need = new Map<string, { key: Buffer; text: string }>();
+    for (const write of batch) {
+      for (const c of write.chunks ?? []) {
+        const k = c.key.toString("base64");
+        if (missing.has(k)) need.set(k, { key: c.key, text: c.text });
+      }
+    }
+    const steps = [...need.values()];
+    for (let i = 0; i < steps.length; i += EMBED_STEP) {
+      const step = steps.slice(i, i + EMBED_STEP);
+      const before = embedded;
+      const t = performance.now();
+      const vectors = await embedder!.embed(
+        step.map((s) => s.text),
+        (done) => ctx.progress({ phase: "embed", done: before + done, total: toEmbed }),
+      );
+      embedSeconds += (performance.now() - t) / 1000;
+      putVectors(store, step.map((s, j) => ({ key: s.key, vector: vectors[j]! })));
+      embedded += step.length;
+      if (before === 0) failpoint("after-first-embed-step");
+    }
+    for (const k of need.keys()) missing.delete(k);
+    const result = applyChange(store, { write: batch, remove: last ? work.removed : [], state: last ? finalState : null });
+    addedLabels.push(...result.addedLabels);
+    removedLabels.push(...result.removedLabels);
+    written += batch.length;
+    batch.length = 0;
+    ctx.progress({ phase: "write", done: written, total: writeTotal });
+    if (last) generation = result.generation!;
+    else failpoint("after-batch-commit");
+  };
+
+  for (const { paper, chunk, digest } of plannedPapers()) {
+    batch.push(toWrite(paper, digest, chunk ? plannedChunks(paper) : undefined));
+    if (batch.length >= BATCH_PAPERS) await flush(false);
+  }
+  await flush(true);
+  if (toEmbed >= EMBED_STEP && embedSeconds > 0) store.recordEmbedRate(ctx.model.fingerprint, embedded / embedSeconds);
+  if (changedMeanwhile.size) {
+    const where = [...changedMeanwhile];
+    ctx.notices.push(`${where.length} entries changed while this ingest ran (${where.slice(0, 3).join(", ")}): run ingest again to take them in`);
+  }
+
+  ctx.progress({ phase: "index", done: 0, total: 1 });
+  const chunkCount = store.counts().chunks;
+  // Incremental when the previous file is there and not too full of tombstones; otherwise a compact rebuild.
+  const old = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims
+    ? readHnsw(hnswFile(store.dir, previous.generation), ctx.model.dims, params, store.hnsw.digest(previous.generation))
+    : null;
+  let hnsw = null;
+  const total = (old?.getCurrentCount() ?? 0) + addedLabels.length;
+  if (old && total - chunkCount <= MAX_TOMBSTONE_SHARE * total) {
+    try {
+      for (const label of removedLabels) old.markDelete(label);
+      addPoints(old, store.chunkVectors(addedLabels));
+      // A previous ingest killed between batches left chunks that file never got: then rebuild.
+      if (store.hnsw.covers(old, chunkCount)) hnsw = old;
+    } catch {
+      // The old file did not match its generation after all: fall through to a rebuild.
+    }
+  }
+  hnsw ??= store.hnsw.build(ctx.model.dims, params, chunkCount);
+  failpoint("after-commit");
+  store.hnsw.persist(hnsw, generation, chunkCount, { writer: true });
+  ctx.progress({ phase: "index", done: 1, total: 1 });
+  return ctx.summary({ embedded, reused: totalChunks - toEmbed, chunks: chunkCount, embedSeconds });
+}
