@@ -1,0 +1,97 @@
+// papersift ingest: sync the index with the corpus, once or whenever files change (--watch).
+import { existsSync, watch } from "node:fs";
+import { Option, type Command } from "commander";
+import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS } from "../config.ts";
+import { PapersiftError } from "../errors.ts";
+import { ingest } from "../index.ts";
+import { renderIngest } from "../render.ts";
+import { corpusOption, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn } from "./shared.ts";
+
+interface IngestFlags {
+  corpus: string;
+  index: string;
+  rebuild: boolean;
+  dryRun: boolean;
+  strict: boolean;
+  model?: string;
+  window: number;
+  overlap: number;
+  wait: number;
+  watch: boolean;
+  json: boolean;
+}
+
+async function runIngest(flags: IngestFlags): Promise<void> {
+  const once = async () => {
+    const summary = await ingest(
+      {
+        corpus: flags.corpus,
+        index: flags.index,
+        rebuild: flags.rebuild,
+        dryRun: flags.dryRun,
+        strict: flags.strict,
+        model: flags.model,
+        chunking: { windowTokens: flags.window, overlapTokens: flags.overlap },
+        lockWaitMs: flags.wait * 1000,
+      },
+      { onProgress: progressReporter(!flags.json), onWait: warn },
+    );
+    reportCorpus(summary);
+    if (flags.json) {
+      const { problems, notices, plan, ...rest } = summary;
+      json({ ...rest, problems, notices, ...(flags.dryRun ? { plan } : {}) });
+    } else {
+      out(renderIngest(summary));
+    }
+  };
+  if (!flags.watch) return once();
+  // Watch before the first sync starts, so an edit made while it runs is picked up right after it.
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stop: (error: unknown) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => (stop = reject));
+  stopped.catch(() => {}); // awaited only once the first sync succeeded
+  const gone = () => new PapersiftError("CORPUS_GONE", `the corpus folder ${flags.corpus} was removed; stopped watching`);
+  const watcher = watch(flags.corpus, { recursive: true }, () => {
+    clearTimeout(timer);
+    if (!existsSync(flags.corpus)) return stop(gone());
+    // Editors write in bursts; re-sync once things are quiet.
+    timer = setTimeout(() => {
+      running = running.then(() => once()).catch((error) => report(error));
+    }, 500);
+  });
+  // Removing the folder closes the watcher; without this the process would just fall off the event loop.
+  watcher.on("error", () => stop(gone()));
+  watcher.on("close", () => stop(gone()));
+  try {
+    const first = once();
+    running = first.catch(() => {});
+    await first;
+    warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
+    await stopped;
+  } finally {
+    watcher.close();
+    clearTimeout(timer);
+  }
+}
+
+
+export function registerIngest(program: Command): void {
+program
+  .command("ingest")
+  .description("read the corpus, embed what changed, and update the index")
+  .addOption(corpusOption())
+  .addOption(indexOption())
+  .option("--rebuild", "start the index over (vectors of unchanged text are still reused)", false)
+  .option("--dry-run", "print what would change, change nothing", false)
+  .option("--strict", "treat a malformed corpus entry as an error instead of skipping it", false)
+  .option("--watch", "keep running and re-sync when corpus files change", false)
+  .addOption(new Option("--wait <seconds>", "how long to wait for another ingest writing the same index").argParser(integer("--wait", 0)).default(DEFAULT_LOCK_WAIT_MS / 1000))
+  .addOption(modelOption())
+  .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
+  .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))
+  .addOption(jsonOption())
+  .addHelpText("after", "\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch")
+  .action(runIngest);
+
+}

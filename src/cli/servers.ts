@@ -1,0 +1,56 @@
+// The long-running servers: the web page and HTTP API (serve), and MCP over stdio (mcp).
+import { Option, type Command } from "commander";
+import { PapersiftError } from "../errors.ts";
+import { corpusOption, indexOption, integer, modelOption, open, out } from "./shared.ts";
+
+export function registerServers(program: Command): void {
+program
+  .command("serve")
+  .description("a local web page (search, papers, a map of the corpus) and an HTTP API over the index")
+  .addOption(new Option("--port <n>", "port to listen on (0: any free port)").argParser(integer("--port", 0)).default(4477))
+  .addOption(new Option("--host <address>", "address to listen on; anything but loopback exposes your index").default("127.0.0.1"))
+  .addOption(indexOption())
+  .addOption(corpusOption())
+  .addOption(modelOption())
+  .addHelpText(
+    "after",
+    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
+  )
+  .action(async (flags) => {
+    if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
+    const index = await open({ ...flags, json: false });
+    // Warm up: the model and the map are ready before the first visitor.
+    await index.search("warm up", { k: 1 });
+    index.map();
+    const [{ createApp }, { serve }] = await Promise.all([import("../serve.ts"), import("@hono/node-server")]);
+    const server = serve({ fetch: createApp(index).fetch, port: flags.port, hostname: flags.host });
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(new PapersiftError("BAD_OPTION", `cannot listen on ${flags.host}:${flags.port} (${error.code === "EADDRINUSE" ? "the port is in use" : error.code})`)),
+      );
+    });
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : flags.port;
+    out(`papersift: serving ${flags.index} at http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${port}/ (Ctrl-C to stop)\n`);
+    await new Promise(() => {});
+  });
+
+program
+  .command("mcp")
+  .description("a Model Context Protocol server on stdin/stdout, for AI assistants")
+  .addOption(indexOption())
+  .addOption(corpusOption())
+  .addOption(modelOption())
+  .addHelpText(
+    "after",
+    '\nTools: search_papers, related_papers, get_paper, list_clusters (JSON as the CLI\'s --json).\nRegister it with a client, e.g. in its mcpServers configuration:\n  { "papersift": { "command": "papersift", "args": ["mcp", "--index", "/path/to/index-cache"] } }',
+  )
+  .action(async (flags) => {
+    const index = await open({ ...flags, json: true });
+    const { runMcp } = await import("../mcp.ts");
+    await runMcp(index, program.version() ?? "0.0.0");
+    index.close();
+  });
+
+}

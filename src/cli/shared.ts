@@ -1,0 +1,126 @@
+// What every command shares: output, flag parsers and option factories, progress, and opening an index
+// (built from the corpus on a fresh clone).
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
+import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
+import { PapersiftError } from "../errors.ts";
+import { isCorruption } from "../store/store.ts";
+import { printable, renderIngest } from "../render.ts";
+
+export const out = (text: string) => process.stdout.write(text);
+export const json = (value: unknown) => out(JSON.stringify(value) + "\n");
+// Messages can quote corpus text (titles in "matches 3 papers"): no control characters reach the terminal.
+export const warn = (text: string) => process.stderr.write(`papersift: ${printable(text)}\n`);
+
+export function integer(name: string, min: number) {
+  return (value: string) => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min) throw new InvalidArgumentError(`${name} must be at least ${min}`);
+    return n;
+  };
+}
+
+export function decimal(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
+}
+
+const duration = (seconds: number) =>
+  seconds < 90 ? `${Math.ceil(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+
+/**
+ * Progress on a terminal only: first the plan ("embedding 21,480 new chunks (~9 min), 312 reused"), then
+ * "embedding chunks 57/141 · 23/s · ~4 s left".
+ */
+export function progressReporter(enabled: boolean): (p: IngestProgress) => void {
+  if (!enabled || !process.stderr.isTTY) return () => {};
+  const started = new Map<string, number>();
+  let last = 0;
+  return (p) => {
+    if (p.phase === "plan") {
+      const eta = p.rate ? ` (~${duration(p.done / p.rate)})` : "";
+      process.stderr.write(`\r\x1b[2Kembedding ${p.done.toLocaleString("en")} new chunks${eta}, ${(p.total - p.done).toLocaleString("en")} reused\n`);
+      return;
+    }
+    const now = performance.now();
+    if (!started.has(p.phase)) started.set(p.phase, now);
+    if (now - last < 100 && p.done !== p.total) return;
+    last = now;
+    const elapsed = (now - started.get(p.phase)!) / 1000;
+    const rate = elapsed > 0 ? p.done / elapsed : 0;
+    const left = rate > 0 ? Math.ceil((p.total - p.done) / rate) : 0;
+    const what = { read: "read papers", chunk: "chunking papers", embed: "embedding chunks", write: "writing index", index: "updating HNSW" }[p.phase as Exclude<IngestProgress["phase"], "plan">];
+    const detail = p.phase === "embed" && rate > 0 ? ` · ${rate.toFixed(0)}/s · ~${duration(left)} left` : "";
+    process.stderr.write(`\r\x1b[2K${what} ${p.done}${p.total ? `/${p.total}` : ""}${detail}`);
+    if (p.done === p.total) process.stderr.write("\r\x1b[2K");
+  };
+}
+
+/** Skipped entries and notices on stderr; a corpus with a thousand duplicates should not drown the terminal. */
+export function reportCorpus(summary: IngestSummary): void {
+  const lines = [
+    ...summary.problems.map((p) => `skipped ${p.file}:${p.line}: ${p.message}`),
+    ...summary.notices,
+  ];
+  const SHOWN = 20;
+  for (const line of lines.slice(0, SHOWN)) warn(line);
+  if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
+}
+
+/** Open the index; on a fresh clone, build it from the corpus first. */
+export async function open(flags: { index: string; corpus: string; model?: string; json: boolean }): Promise<PapersiftIndex> {
+  try {
+    return await openIndex(flags.index, { model: flags.model });
+  } catch (error) {
+    if (!(error instanceof PapersiftError && error.code === "INDEX_MISSING")) throw error;
+  }
+  warn(`no index at ${flags.index} yet: building it from ${flags.corpus} (once)`);
+  const summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model }, { onProgress: progressReporter(true) });
+  reportCorpus(summary);
+  if (!flags.json) warn(renderIngest(summary).trim());
+  return openIndex(flags.index, { model: flags.model });
+}
+
+
+export const indexOption = () => new Option("--index <dir>", "index folder (env PAPERSIFT_INDEX)").default(DEFAULT_INDEX_DIR);
+export const corpusOption = () => new Option("--corpus <dir>", "corpus folder (env PAPERSIFT_CORPUS)").default(DEFAULT_CORPUS_DIR);
+export const modelOption = () => new Option("--model <dir-or-id>", "embedding model folder (default: the bundled all-MiniLM-L6-v2)");
+export const jsonOption = () => new Option("--json", "print JSON for scripts").default(false);
+/** --category (repeatable), --since, --until, --author: the same filters on search, related and clusters. */
+export function filterOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--category <prefix>", "only papers with a category starting with this (cs.CL, or cs. for all of cs); repeat for any of several").argParser((value: string, previous: string[] = []) => [...previous, value]))
+    .addOption(new Option("--since <date>", "only papers dated on or after this: YYYY, YYYY-MM or YYYY-MM-DD"))
+    .addOption(new Option("--until <date>", "only papers dated on or before the end of this: YYYY, YYYY-MM or YYYY-MM-DD"))
+    .addOption(new Option("--author <name>", "only papers with an author matching this (part of a name; case and accents ignored)"));
+}
+export const filterOf = (flags: { category?: string[]; since?: string; until?: string; author?: string }) => ({
+  category: flags.category,
+  since: flags.since,
+  until: flags.until,
+  author: flags.author,
+});
+
+export const kOption = () => new Option("-k, --k <n>", "number of papers to return").argParser(integer("-k", 1)).default(10);
+
+/** The command being run, for hints ("see `papersift search --help`"). */
+let command = "";
+export const setCommand = (name: string) => (command = name);
+
+/** One line of what went wrong and one of how to fix it; a stack only with PAPERSIFT_DEBUG=1. */
+export function report(error: unknown): void {
+  if (error instanceof PapersiftError) {
+    const hint = error.code === "BAD_OPTION" && command ? `see \`papersift ${command} --help\`` : error.hint;
+    warn(`${error.message}\n  fix: ${hint}`);
+  } else if (isCorruption(error)) {
+    warn(`the index is damaged (${(error as Error).message})\n  fix: run \`papersift ingest --rebuild\``);
+  } else {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    warn(`unexpected error: ${message}${process.env.PAPERSIFT_DEBUG === "1" && error instanceof Error ? `\n${error.stack}` : ""}`);
+  }
+}
+
