@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { readCorpus } from "../src/corpus/index.ts";
 import { loadEmbedder, type Embedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex, type SearchMode } from "../src/index.ts";
-import { DEFAULT_MODEL_DIR, describeModel, usageFor, vendoredModels } from "../src/model.ts";
+import { DEFAULT_MODEL_DIR, vendoredModels } from "../src/model.ts";
 
 const args = process.argv.slice(2);
 const asJson = args.includes("--json");

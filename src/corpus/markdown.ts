@@ -1,5 +1,5 @@
 // Markdown: one paper per file. The first `#` heading is the title; everything after it is the abstract.
-import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
+import type { ReadResult } from "./paper.ts";
 
 export function readMarkdown(text: string, file: string): ReadResult {
   const lines = text.split(/\r\n|\r|\n/);
