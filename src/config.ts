@@ -20,6 +20,9 @@ const OPTION_NAMES: Record<string, string> = {
   corpus: "--corpus",
   index: "--index",
   model: "--model",
+  embedder: "--embedder",
+  embedderModel: "--embedder-model",
+  embedderTimeoutMs: "embedderTimeoutMs",
   chunking: "--window/--overlap",
   windowTokens: "--window",
   overlapTokens: "--overlap",
@@ -85,5 +88,16 @@ export const IngestOptions = z.object({
     .refine((c) => c.overlapTokens < c.windowTokens / 2, "--overlap must be under half of --window")
     .default(DEFAULT_CHUNKING),
   lockWaitMs: z.number().int().nonnegative().default(DEFAULT_LOCK_WAIT_MS),
+  /**
+   * An OpenAI-compatible embeddings endpoint to embed passages with (a base URL or the full
+   * `…/v1/embeddings`). Default: the one the index recorded, unless `model` asks for a vendored model.
+   */
+  embedder: z.string().min(1).optional(),
+  /** The model name sent to the endpoint; default: the one recorded, else the vendored model's id. */
+  embedderModel: z.string().min(1).optional(),
+  /** Bearer key for the endpoint; default PAPERSIFT_EMBEDDER_KEY. Never logged or stored. */
+  embedderKey: z.string().min(1).optional(),
+  /** Per request. */
+  embedderTimeoutMs: z.number().int().positive().optional(),
 });
 export type IngestOptions = z.input<typeof IngestOptions>;

@@ -18,7 +18,7 @@ import { checkRange, FilterFields } from "./query/filter.ts";
 import { corpusMap, type CorpusMap } from "./query/map.ts";
 import { relatedPapers, resolvePaper } from "./query/related.ts";
 import { rankPapers, type Hit, type SearchMode } from "./query/search.ts";
-import { usageFor, vendoredModelDir } from "./model.ts";
+import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
 import { Store, type StoreState } from "./store/store.ts";
 
@@ -79,6 +79,12 @@ export interface Stats {
   chunks: number;
   vectors: number;
   model: StoreState["model"];
+  /**
+   * Where the vectors came from: `endpoint` null for the vendored model; else the endpoint's URL and the
+   * model name it was asked for, the cosine of its probe vector to the vendored twin's (null without one),
+   * and where questions are embedded ("local" when the twin agrees).
+   */
+  embeddedBy: { endpoint: string | null; model: string; cosineToLocal: number | null; queries: "local" | "endpoint" };
   chunking: StoreState["chunking"];
   hnsw: StoreState["hnsw"];
   generation: number;
@@ -109,6 +115,8 @@ export interface PapersiftIndex {
   /** Every paper as a point in 2-D with its topic and cluster (computed once per index generation). */
   map(): CorpusMap;
   stats(): Stats;
+  /** The Embedder questions are embedded with (loaded on first use): a vendored model, or the index's endpoint. */
+  embedder(): Promise<Embedder>;
   close(): void;
 }
 
@@ -130,15 +138,21 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
   state();
   let embedder: Promise<Embedder> | undefined = options.embedder && Promise.resolve(options.embedder);
   const getEmbedder = async () => {
-    // Without --model, the vendored model the index was built with.
-    const model = options.model ?? vendoredModelDir(state().model.id);
+    const built = state();
+    const wanted = queryFingerprint(built);
+    if (wanted === null) {
+      // Vectors from an endpoint no vendored model agrees with: questions go there too.
+      embedder ??= import("./embed/remote.ts").then((m) => m.endpointForQueries({ ...built, embedder: built.embedder! }));
+      return embedder;
+    }
+    // Without --model, the vendored model the index was built with (or that agrees with its endpoint).
+    const model = options.model ?? vendoredModelDir(built.model.id);
     embedder ??= import("./embed.ts").then((m) => m.loadEmbedder({ model }));
     const loaded = await embedder;
-    const built = state().model;
-    if (loaded.model.fingerprint !== built.fingerprint) {
+    if (loaded.model.fingerprint !== wanted) {
       throw new PapersiftError(
         "INDEX_INCOMPATIBLE",
-        `the index at ${dir} was built with ${built.id} (${built.fingerprint.slice(-12)}), not ${loaded.model.id} (${loaded.model.fingerprint.slice(-12)})`,
+        `the index at ${dir} was built with ${built.model.id} (${wanted.slice(-12)}), not ${loaded.model.id} (${loaded.model.fingerprint.slice(-12)})`,
       );
     }
     return loaded;
@@ -208,6 +222,9 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         index: path.resolve(dir),
         ...store.counts(),
         model: s.model,
+        embeddedBy: s.embedder
+          ? { endpoint: s.embedder.url, model: s.embedder.model, cosineToLocal: s.embedder.cosineToLocal, queries: s.embedder.localFingerprint ? "local" : "endpoint" }
+          : { endpoint: null, model: s.model.id, cosineToLocal: null, queries: "local" },
         chunking: s.chunking,
         hnsw: s.hnsw,
         generation: s.generation,
@@ -236,6 +253,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       }
       return mapCache.map;
     },
+    embedder: getEmbedder,
     close() {
       store.close();
     },

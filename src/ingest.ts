@@ -11,11 +11,12 @@ import { PapersiftError } from "./errors.ts";
 import { apply } from "./ingest/apply.ts";
 import { plan, staleReason } from "./ingest/plan.ts";
 import { scanCorpus } from "./ingest/scan.ts";
+import type { RemoteEmbedder } from "./embed/remote.ts";
 import { resolveModel, vendoredModelDir, type ModelInfo } from "./model.ts";
 import { removeStaleHnswFiles } from "./store/hnsw.ts";
 import { acquireLock } from "./store/lock.ts";
 import { moveAside, salvageVectors } from "./store/salvage.ts";
-import { DB_FILE, isCorruption, prepareIndexDir, Store } from "./store/store.ts";
+import { DB_FILE, isCorruption, prepareIndexDir, Store, type StoreState } from "./store/store.ts";
 import { putVectors } from "./store/write.ts";
 
 export { BATCH_PAPERS } from "./ingest/apply.ts";
@@ -51,18 +52,19 @@ export interface IngestHooks {
   onProgress?: (progress: IngestProgress) => void;
   /** Told at once when the ingest has to wait for another one holding the writer lock. */
   onWait?: (message: string) => void;
+  /** Told each time a request to an embeddings endpoint is retried (429, 5xx, a timeout), with why. */
+  onRetry?: (message: string) => void;
   /** Reuse an Embedder the caller already loaded (the model is loaded once per process). */
   embedder?: Embedder;
 }
 
-/** The vendored model an existing index was built with, if it can be read and the model is vendored. */
-function recordedModel(indexDir: string): string | undefined {
+/** The state of an existing index, if it can be read. */
+function recordedState(indexDir: string): StoreState | undefined {
   if (!existsSync(path.join(indexDir, DB_FILE))) return undefined;
   try {
     const store = Store.open(indexDir);
     try {
-      const id = store.state()?.model.id;
-      return id === undefined ? undefined : vendoredModelDir(id);
+      return store.state() ?? undefined;
     } finally {
       store.close();
     }
@@ -115,7 +117,8 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     throw new PapersiftError("CORPUS_EMPTY", `no papers found in ${options.corpus}${unreadable}`);
   }
   // Without --model, an index keeps the vendored model it was built with; a new one gets the default.
-  const modelName = options.model ?? recordedModel(options.index);
+  const recorded = recordedState(options.index);
+  const modelName = options.model ?? (recorded && vendoredModelDir(recorded.model.id));
   const resolved = hooks.embedder?.model ?? resolveModel({ model: modelName });
   // A hub model has no local files until the Embedder fetched it.
   let embedder: Embedder | undefined = hooks.embedder;
@@ -123,7 +126,26 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     if (!embedder) embedder = await (await import("./embed.ts")).loadEmbedder({ model: modelName });
     return embedder;
   };
-  const model: ModelInfo = "remoteId" in resolved ? (await getEmbedder()).model : resolved;
+  // Likewise an index embedded by an endpoint keeps using it, unless --model asks for a vendored model.
+  const endpoint = options.embedder ?? (options.model ? undefined : recorded?.embedder?.url);
+  let remote: RemoteEmbedder | undefined;
+  if (endpoint) {
+    const { connectEndpoint } = await import("./embed/remote.ts");
+    const { endpointUrl } = await import("./embed/endpoint.ts");
+    const sameEndpoint = recorded?.embedder?.url === endpointUrl(endpoint);
+    remote = await connectEndpoint(
+      {
+        url: endpoint,
+        model: options.embedderModel ?? (sameEndpoint ? recorded?.embedder?.model : undefined),
+        key: options.embedderKey,
+        timeoutMs: options.embedderTimeoutMs,
+        onRetry: hooks.onRetry,
+      },
+      { local: hooks.embedder, recorded: recorded?.embedder, defaultModel: "remoteId" in resolved ? resolved.remoteId : resolved.id },
+    );
+    embedder = remote;
+  }
+  const model: ModelInfo = remote?.model ?? ("remoteId" in resolved ? (await getEmbedder()).model : resolved);
 
   const indexDir = options.index;
   if (!options.dryRun) prepareIndexDir(indexDir);
@@ -133,7 +155,7 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     const store = options.dryRun && !existsSync(path.join(indexDir, "papersift.db")) ? null : Store.open(indexDir, { create: true });
     try {
       const state = store?.state() ?? null;
-      const reason = staleReason(state, model, options.chunking);
+      const reason = staleReason(state, model, options.chunking, remote?.source);
       const notices = [...report.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
       // An ingest never deletes what it could not read: papers of unreadable files stay as they were.
       const work = plan(scan.papers, store?.paperIdentities() ?? [], {
@@ -167,7 +189,9 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         }
         return summary({ embedded: 0, reused: 0, chunks: store ? store.counts().chunks : 0, embedSeconds: 0 });
       }
-      return await apply(store!, work, scan, { ...options, model, getEmbedder, progress, state, summary, notices });
+      const done = await apply(store!, work, scan, { ...options, model, source: remote?.source, getEmbedder, progress, state, summary, notices });
+      if (remote?.endpoint.retried) notices.push(`${remote.endpoint.retried} requests to ${remote.endpoint.url} were retried`);
+      return done;
     } finally {
       store?.close();
     }

@@ -112,6 +112,13 @@ export function renderTopic(c: Clustering, id: number): string {
   return [head, ...clusters.map(clusterBlock), rest].filter(Boolean).join("\n\n") + "\n";
 }
 
+function embeddedBy(e: Stats["embeddedBy"]): string {
+  if (e.endpoint === null) return "the vendored model, on this machine";
+  const agreement = e.cosineToLocal === null ? "no vendored model of that name" : `cosine ${e.cosineToLocal.toFixed(4)} to the vendored model`;
+  const queries = e.queries === "local" ? "questions are embedded locally" : "questions go to the endpoint too";
+  return `the endpoint ${e.endpoint} (model ${e.model}; ${agreement}: ${queries})`;
+}
+
 export function renderStats(s: Stats): string {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
   return [
@@ -119,6 +126,7 @@ export function renderStats(s: Stats): string {
     `papers      ${s.papers}`,
     `chunks      ${s.chunks} (window ${s.chunking.windowTokens} tokens, overlap ${s.chunking.overlapTokens})`,
     `model       ${s.model.id} (${s.model.dims} dims)`,
+    `embedded by ${embeddedBy(s.embeddedBy)}`,
     `hnsw        M=${s.hnsw.M} efConstruction=${s.hnsw.efConstruction} efSearch=${s.hnsw.efSearch}`,
     `on disk     ${mb(s.bytes.total)} (SQLite ${mb(s.bytes.db)}, HNSW ${mb(s.bytes.hnsw)})`,
     `last ingest ${s.lastIngest} (generation ${s.generation})`,

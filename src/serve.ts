@@ -1,10 +1,13 @@
 // papersift serve: the HTTP API and the web page over one open index. The API adds transport only: every
 // route calls the library and returns the same JSON as the CLI's --json; query parameters go through the
 // library's own zod schemas. Bad input is 400 with {error:{code,message,hint}}, an unknown paper 404, and
-// nothing ever returns a stack trace. No CORS headers: the page is served from the same origin.
+// nothing ever returns a stack trace. No CORS headers: the page is served from the same origin. The one
+// POST is /v1/embeddings (embed/serve.ts): the OpenAI embeddings protocol, for another papersift to use.
 import { readFileSync } from "node:fs";
 import { Hono, type Context } from "hono";
 import { PapersiftError } from "./errors.ts";
+import type { Embedder } from "./embed.ts";
+import { addEmbeddingsRoute } from "./embed/serve.ts";
 import type { PapersiftIndex } from "./index.ts";
 
 /** Longest URL accepted; a question is at most a few hundred words. */
@@ -38,15 +41,20 @@ function errorResponse(c: Context, error: unknown) {
   return c.json({ error: { code: "INTERNAL", message: error instanceof Error ? error.message.split("\n")[0] : String(error), hint: "see the server's log" } }, 500);
 }
 
-export function createApp(index: PapersiftIndex): Hono {
+/**
+ * The app over one open index. `embedder` gives the vendored model for POST /v1/embeddings (default: the
+ * index's own, which is the vendored model unless the index's questions go to an endpoint).
+ */
+export function createApp(index: PapersiftIndex, options: { embedder?: () => Promise<Embedder> } = {}): Hono {
   const app = new Hono();
   const page = asset("page.html");
   const script = asset("app.js");
 
   app.use("*", async (c, next) => {
     if (c.req.url.length > MAX_URL_CHARS) return c.json({ error: { code: "TOO_LONG", message: `the request is over ${MAX_URL_CHARS} characters`, hint: "ask a shorter question" } }, 414);
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      return c.json({ error: { code: "METHOD", message: `${c.req.method} is not supported`, hint: "the API is read-only: use GET" } }, 405);
+    const embeddings = c.req.method === "POST" && new URL(c.req.url).pathname === "/v1/embeddings";
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && !embeddings) {
+      return c.json({ error: { code: "METHOD", message: `${c.req.method} is not supported`, hint: "the API is read-only: use GET (POST only for /v1/embeddings)" } }, 405);
     }
     await next();
     c.header("X-Content-Type-Options", "nosniff");
@@ -78,5 +86,6 @@ export function createApp(index: PapersiftIndex): Hono {
   app.get("/api/papers/:id", (c) => c.json(index.paper(c.req.param("id"))));
   app.get("/api/stats", (c) => c.json(index.stats()));
   app.get("/api/map", (c) => c.json(index.map()));
+  addEmbeddingsRoute(app, options.embedder ?? (() => index.embedder()));
   return app;
 }

@@ -14,6 +14,8 @@ interface IngestFlags {
   dryRun: boolean;
   strict: boolean;
   model?: string;
+  embedder?: string;
+  embedderModel?: string;
   window: number;
   overlap: number;
   wait: number;
@@ -31,10 +33,12 @@ async function runIngest(flags: IngestFlags): Promise<void> {
         dryRun: flags.dryRun,
         strict: flags.strict,
         model: flags.model,
+        embedder: flags.embedder,
+        embedderModel: flags.embedderModel,
         chunking: { windowTokens: flags.window, overlapTokens: flags.overlap },
         lockWaitMs: flags.wait * 1000,
       },
-      { onProgress: progressReporter(!flags.json), onWait: warn },
+      { onProgress: progressReporter(!flags.json), onWait: warn, onRetry: warn },
     );
     reportCorpus(summary);
     if (flags.json) {
@@ -88,10 +92,15 @@ program
   .option("--watch", "keep running and re-sync when corpus files change", false)
   .addOption(new Option("--wait <seconds>", "how long to wait for another ingest writing the same index").argParser(integer("--wait", 0)).default(DEFAULT_LOCK_WAIT_MS / 1000))
   .addOption(modelOption())
+  .addOption(new Option("--embedder <url>", "embed passages with an OpenAI-compatible /v1/embeddings endpoint (a GPU server, another papersift); key from env PAPERSIFT_EMBEDDER_KEY").env("PAPERSIFT_EMBEDDER"))
+  .addOption(new Option("--embedder-model <name>", "model name to ask the endpoint for (default: the vendored model's id, BAAI/bge-small-en-v1.5)"))
   .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
   .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))
   .addOption(jsonOption())
-  .addHelpText("after", "\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch")
+  .addHelpText(
+    "after",
+    "\nAn endpoint serving the vendored model's twin (the same name, vectors agreeing to cosine >= 0.99) gives an\nindex whose questions are still embedded locally; any other endpoint also embeds the questions. The index\nremembers its endpoint; a different one, or one whose model changed, re-embeds everything.\n\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch\n  papersift ingest --embedder http://gpu-box:8080 --embedder-model BAAI/bge-small-en-v1.5",
+  )
   .action(runIngest);
 
 }

@@ -14,7 +14,7 @@ program
   .addOption(modelOption())
   .addHelpText(
     "after",
-    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
+    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (`papersift ingest --embedder http://this-host:4477`).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
   )
   .action(async (flags) => {
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
@@ -22,8 +22,17 @@ program
     // Warm up: the model and the map are ready before the first visitor.
     await index.search("warm up", { k: 1 });
     index.map();
-    const [{ createApp }, { serve }] = await Promise.all([import("../serve.ts"), import("@hono/node-server")]);
-    const server = serve({ fetch: createApp(index).fetch, port: flags.port, hostname: flags.host });
+    const [{ createApp }, { serve }, { isRemote }, { loadEmbedder }] = await Promise.all([
+      import("../serve.ts"),
+      import("@hono/node-server"),
+      import("../embed/remote.ts"),
+      import("../embed.ts"),
+    ]);
+    // POST /v1/embeddings serves a vendored model: the index's own, unless its questions go to an endpoint.
+    const own = await index.embedder();
+    const local = isRemote(own) ? loadEmbedder({ model: flags.model }) : Promise.resolve(own);
+    local.catch(() => {}); // reported by the request that awaits it
+    const server = serve({ fetch: createApp(index, { embedder: () => local }).fetch, port: flags.port, hostname: flags.host });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
       server.once("error", (error: NodeJS.ErrnoException) =>

@@ -5,7 +5,7 @@ import { fileEntries, type CorpusReport, type Paper } from "../corpus/index.ts";
 import type { Embedder } from "../embed.ts";
 import { failpoint } from "../failpoint.ts";
 import type { IngestProgress, IngestSummary } from "../ingest.ts";
-import type { ModelInfo } from "../model.ts";
+import type { EmbedderSource, ModelInfo } from "../model.ts";
 import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw } from "../store/hnsw.ts";
 import type { NewChunk, PaperWrite, Store, StoredPaper, StoreState } from "../store/store.ts";
 import { contentKey } from "../store/vectors.ts";
@@ -54,6 +54,8 @@ export async function apply(
   scan: Scan,
   ctx: {
     model: ModelInfo;
+    /** Where the vectors come from when an endpoint embeds them (recorded in the state). */
+    source?: EmbedderSource | undefined;
     chunking: ChunkParams;
     rebuild: boolean;
     state: StoreState | null;
@@ -133,7 +135,12 @@ export async function apply(
 
   const previous = ctx.state;
   const params = previous?.hnsw ?? DEFAULT_HNSW;
-  const finalState = { model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint }, chunking: ctx.chunking, hnsw: params };
+  const finalState = {
+    model: { id: ctx.model.id, dims: ctx.model.dims, fingerprint: ctx.model.fingerprint },
+    ...(ctx.source ? { embedder: ctx.source } : {}),
+    chunking: ctx.chunking,
+    hnsw: params,
+  };
   const writeTotal = todo.size + carried.length;
   const addedLabels: number[] = [];
   const removedLabels: number[] = [];

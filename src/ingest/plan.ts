@@ -4,7 +4,7 @@ import { hash } from "node:crypto";
 import type { ChunkParams } from "../chunk.ts";
 import { isUnder, type Paper } from "../corpus/index.ts";
 import { contentSuffix } from "../corpus/paper.ts";
-import type { ModelInfo } from "../model.ts";
+import type { EmbedderSource, ModelInfo } from "../model.ts";
 import type { StoredPaper, StoreState } from "../store/store.ts";
 
 export interface Plan {
@@ -76,8 +76,13 @@ export function plan(
 }
 
 /** Why the store's vectors or chunks no longer fit the requested model and chunking, if they don't. */
-export function staleReason(state: StoreState | null, model: ModelInfo, chunking: ChunkParams): string | null {
+export function staleReason(state: StoreState | null, model: ModelInfo, chunking: ChunkParams, source?: EmbedderSource): string | null {
   if (!state) return null;
+  if (state.model.fingerprint !== model.fingerprint && (state.embedder || source)) {
+    const where = (id: string, s: EmbedderSource | undefined) => (s ? `${s.model} at ${s.url}` : `the vendored ${id}`);
+    const [from, to] = [where(state.model.id, state.embedder), where(model.id, source)];
+    return from === to ? `the endpoint ${source!.url} now embeds differently than before: re-embedding` : `the embedder changed (${from} → ${to}): re-embedding`;
+  }
   if (state.model.fingerprint !== model.fingerprint) {
     return `the model changed (${state.model.fingerprint.slice(0, 60)}… → ${model.fingerprint.slice(0, 60)}…): re-embedding`;
   }

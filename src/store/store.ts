@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { z } from "zod";
 import { chunkText } from "../chunk.ts";
 import { PapersiftError } from "../errors.ts";
+import { EmbedderSource } from "../model.ts";
 import { HnswCache } from "./hnsw-cache.ts";
 import { checkSchema, migrate } from "./schema.ts";
 import { decodeFloat32, decodeVector } from "./vectors.ts";
@@ -16,6 +17,8 @@ export const DB_FILE = "papersift.db";
 
 const StoreState = z.object({
   model: z.object({ id: z.string(), dims: z.number().int().positive(), fingerprint: z.string() }),
+  /** Absent when the vendored model embedded the vectors. */
+  embedder: EmbedderSource.optional(),
   chunking: z.object({ windowTokens: z.number().int().positive(), overlapTokens: z.number().int().nonnegative() }),
   hnsw: z.object({ M: z.number().int().positive(), efConstruction: z.number().int().positive(), efSearch: z.number().int().positive() }),
   generation: z.number().int().nonnegative(),
