@@ -1,0 +1,66 @@
+// The endpoint row of `npm run bench:embed` (issue 21 §1): the same chunks embedded by the local Embedder and
+// through a second papersift's POST /v1/embeddings on this machine (`papersift serve`), alternating run by
+// run, so the table shows what the HTTP plumbing costs. The client's own CPU time per chunk is measured
+// too: it is the work an ingest's process still does when a server embeds for it.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Embedder } from "../src/embed.ts";
+import { connectEndpoint } from "../src/embed/remote.ts";
+import { ingest } from "../src/index.ts";
+
+export interface EndpointRow {
+  chunks: number;
+  localChunksPerSec: number;
+  endpointChunksPerSec: number;
+  /** endpoint ÷ local. */
+  ratio: number;
+  /** CPU time of this (the client's) process per chunk while the endpoint embedded, in ms. */
+  clientCpuMsPerChunk: number;
+}
+
+/**
+ * Start `papersift serve` on an index of the bundled corpus (built here with `embedder`), then time
+ * `embedder.embed(texts)` against the endpoint's, `repeats` times each, alternating; medians.
+ */
+export async function endpointRow(embedder: Embedder, texts: string[], repeats = 3): Promise<EndpointRow> {
+  const root = new URL("..", import.meta.url).pathname;
+  const dir = mkdtempSync(path.join(tmpdir(), "papersift-bench-endpoint-"));
+  await ingest({ corpus: path.join(root, "corpus"), index: dir }, { embedder });
+  const server = spawn(process.execPath, [path.join(root, "bin", "papersift.js"), "serve", "--port", "0", "--index", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let stdout = "";
+      server.stdout!.on("data", (d) => {
+        stdout += d;
+        const url = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
+        if (url) resolve(url);
+      });
+      server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    const remote = await connectEndpoint({ url: base }, { local: embedder });
+    await remote.embed(texts.slice(0, 8)); // warm-up, as the local Embedder had
+    const local: number[] = [];
+    const endpoint: number[] = [];
+    const cpu: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      let start = performance.now();
+      await embedder.embed(texts);
+      local.push((performance.now() - start) / 1000);
+      const cpuBefore = process.cpuUsage();
+      start = performance.now();
+      await remote.embed(texts);
+      endpoint.push((performance.now() - start) / 1000);
+      const used = process.cpuUsage(cpuBefore);
+      cpu.push((used.user + used.system) / 1000 / texts.length);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const localChunksPerSec = texts.length / median(local);
+    const endpointChunksPerSec = texts.length / median(endpoint);
+    return { chunks: texts.length, localChunksPerSec, endpointChunksPerSec, ratio: endpointChunksPerSec / localChunksPerSec, clientCpuMsPerChunk: median(cpu) };
+  } finally {
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
