@@ -14,7 +14,7 @@ program
   .addOption(modelOption())
   .addHelpText(
     "after",
-    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (`papersift ingest --embedder http://this-host:4477`).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
+    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (its `ingest --embedder` given this server's address).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
   )
   .action(async (flags) => {
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
