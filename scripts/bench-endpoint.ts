@@ -2,13 +2,13 @@
 // through a second papersift's POST /v1/embeddings on this machine (`papersift serve`), alternating run by
 // run, so the table shows what the HTTP plumbing costs. The client's own CPU time per chunk is measured
 // too: it is the work an ingest's process still does when a server embeds for it.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Embedder } from "../src/embed.ts";
 import { connectEndpoint } from "../src/embed/remote.ts";
 import { ingest } from "../src/index.ts";
+import { startServe } from "../tests/serve-process.ts";
 
 export interface EndpointRow {
   chunks: number;
@@ -28,17 +28,8 @@ export async function endpointRow(embedder: Embedder, texts: string[], repeats =
   const root = new URL("..", import.meta.url).pathname;
   const dir = mkdtempSync(path.join(tmpdir(), "papersift-bench-endpoint-"));
   await ingest({ corpus: path.join(root, "corpus"), index: dir }, { embedder });
-  const server = spawn(process.execPath, [path.join(root, "bin", "papersift.js"), "serve", "--port", "0", "--index", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const { server, base } = await startServe(["--index", dir], "inherit");
   try {
-    const base = await new Promise<string>((resolve, reject) => {
-      let stdout = "";
-      server.stdout!.on("data", (d) => {
-        stdout += d;
-        const url = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
-        if (url) resolve(url);
-      });
-      server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
-    });
     const remote = await connectEndpoint({ url: base }, { local: embedder });
     await remote.embed(texts.slice(0, 8)); // warm-up, as the local Embedder had
     const local: number[] = [];

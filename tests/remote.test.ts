@@ -3,7 +3,7 @@
 // (not a mock of papersift: a stand-in for someone else's server, speaking the same protocol) is down,
 // slow, rate-limited, returns the wrong dimension or NaN. All traffic stays on 127.0.0.1. One serve process
 // and one toy server are shared by every case: loading the model costs more than the cases themselves.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +14,7 @@ import { z } from "zod";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex, PapersiftError, type IngestSummary } from "../src/index.ts";
 import { BUNDLED_CORPUS, FORBID_MODEL, ROOT, runCli, sharedEmbedder, standInEmbedder, tempDir } from "./helpers.ts";
+import { startServe } from "./serve-process.ts";
 
 const { questions } = z
   .object({ questions: z.array(z.object({ question: z.string() })) })
@@ -74,16 +75,7 @@ beforeAll(async () => {
   localDir = tempDir();
   await ingest({ corpus: BUNDLED_CORPUS, index: localDir }, { embedder });
   await startToy();
-  serve = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "serve", "--port", "0", "--index", localDir]);
-  base = await new Promise<string>((resolve, reject) => {
-    let stdout = "";
-    serve.stdout!.on("data", (d) => {
-      stdout += d;
-      const url = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
-      if (url) resolve(url);
-    });
-    serve.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
-  });
+  ({ server: serve, base } = await startServe(["--index", localDir]));
 }, 120_000);
 afterAll(() => {
   serve?.kill();

@@ -9,6 +9,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { BUNDLED_CORPUS, bundledPapers, ROOT, sharedEmbedder, tempDir } from "./helpers.ts";
+import { startServe } from "./serve-process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 let indexDir: string;
@@ -21,17 +22,8 @@ beforeAll(async () => {
   indexDir = tempDir();
   await ingest({ corpus: BUNDLED_CORPUS, index: indexDir }, { embedder });
   library = await openIndex(indexDir, { embedder });
-  server = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "serve", "--port", "0", "--index", indexDir]);
   // The server says where it listens once the model and the map are ready.
-  base = await new Promise<string>((resolve, reject) => {
-    let stdout = "";
-    server.stdout!.on("data", (d) => {
-      stdout += d;
-      const url = /serving .* at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
-      if (url) resolve(url);
-    });
-    server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
-  });
+  ({ server, base } = await startServe(["--index", indexDir]));
 }, 120_000);
 afterAll(() => {
   server?.kill();

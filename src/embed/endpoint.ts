@@ -27,7 +27,12 @@ export interface EndpointOptions {
  */
 export const ENDPOINT_BATCH = 16;
 export const ENDPOINT_IN_FLIGHT = 4;
-export const DEFAULT_ENDPOINT_TIMEOUT_MS = 60_000;
+/**
+ * Per request, queueing at the server included: generous, since it is there to catch a hung server, and a
+ * CPU server behind four requests of ours may take a while (an fp32 papersift on a loaded 2-core machine
+ * took over 60 s).
+ */
+export const DEFAULT_ENDPOINT_TIMEOUT_MS = 180_000;
 /** Retries per request; the waits double from 0.5 s (0.5 + 1 + 2 + 4 + 8 = 15.5 s in all) unless the server says otherwise. */
 const RETRIES = 5;
 const FIRST_WAIT_MS = 500;

@@ -5,6 +5,7 @@
 // API's own hint.
 import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import pLimit from "p-limit";
 import { z } from "zod";
 import type { Embedder } from "../embed.ts";
 
@@ -25,6 +26,9 @@ const openAiError = (message: string, code: string, hint: string) => ({ error: {
 
 /** Add the route to the app; `embedder` gives the vendored model's Embedder (loaded once, on first use). */
 export function addEmbeddingsRoute(app: Hono, embedder: () => Promise<Embedder>): void {
+  // One request at a time (the model is busy either way): a question from the page waits for one request,
+  // not for every queued one, and a request whose client gave up (timed out) before its turn costs nothing.
+  const turn = pLimit(1);
   app.post(
     "/v1/embeddings",
     bodyLimit({
@@ -60,7 +64,8 @@ export function addEmbeddingsRoute(app: Hono, embedder: () => Promise<Embedder>)
         const ids = model.tokenize(t);
         return ids.length <= max ? ids : [...ids.slice(0, max - 1), ids[ids.length - 1]!];
       });
-      const vectors = await model.embedTokenized(inputs);
+      const vectors = await turn(() => (c.req.raw.signal.aborted ? null : model.embedTokenized(inputs)));
+      if (!vectors) return c.json(openAiError("the client went away before its turn", "CANCELLED", "nothing to do"), 408);
       const tokens = inputs.reduce((n, ids) => n + ids.length, 0);
       return c.json({
         object: "list",
