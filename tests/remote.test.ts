@@ -112,7 +112,7 @@ describe("one papersift embeds for another", () => {
     // The index remembers its endpoint: a second ingest asks it again (the probe) and has nothing to do.
     const again = await ingest({ corpus: BUNDLED_CORPUS, index: dir }, { embedder });
     expect([again.embedded, again.notices]).toEqual([0, []]);
-  });
+  }, 180_000); // the other process embeds the whole bundled corpus (141 chunks)
 
   it("answers the official openai client in the OpenAI shape, with the vendored model's vectors", async () => {
     const client = new OpenAI({ baseURL: `${base}v1`, apiKey: "unused", maxRetries: 0 });
