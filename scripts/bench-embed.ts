@@ -101,7 +101,7 @@ const endToEnd = await time(() => embedder.embed(chunks.map((c) => c.text)));
 const concurrent = await loadEmbedder({ concurrency: 2 });
 const twoInFlight = await time(() => concurrent.embedTokenized(inputs));
 clearInterval(sampler);
-const { endpointRow } = await import("./bench-endpoint.ts");
+const { endpointRow, endpointTable } = await import("./bench-endpoint.ts");
 const endpoint = await endpointRow(embedder, chunks.map((c) => c.text));
 
 log(`Embedding benchmark: ${inputs.length} chunks, ${tokens} tokens (bundled corpus, window ${DEFAULT_CHUNKING.windowTokens}); median of ${REPEATS} runs, ours and raw alternating\n`);
@@ -112,11 +112,8 @@ for (const r of rows) {
 }
 log(`\nembed(texts) at the default batch size (${DEFAULT_BATCH_SIZE}), tokenization included: ${(inputs.length / endToEnd).toFixed(1)} chunks/s`);
 log(`two forward passes in flight (p-limit 2), default batch size: ${(inputs.length / twoInFlight).toFixed(1)} chunks/s`);
-log(`\nLocal vs endpoint (a second papersift, \`serve\` on 127.0.0.1), same ${endpoint.chunks} chunks, embed(texts), alternating, median of 3:`);
-log("| embedder | chunks/s | endpoint ÷ local | client CPU per chunk |");
-log("|---|---|---|---|");
-log(`| local (this process) | ${endpoint.localChunksPerSec.toFixed(1)} | | |`);
-log(`| endpoint (POST /v1/embeddings) | ${endpoint.endpointChunksPerSec.toFixed(1)} | ${endpoint.ratio.toFixed(2)}× | ${endpoint.clientCpuMsPerChunk.toFixed(2)} ms |`);
+log();
+for (const line of endpointTable(endpoint)) log(line);
 log(`\ncold model load (import + tokenizer + session): ${loadMs.toFixed(0)} ms`);
 log(`peak RSS of this process (three sessions, all batch sizes): ${(rssPeak.value / 2 ** 20).toFixed(0)} MB`);
 if (asJson) {
