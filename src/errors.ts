@@ -25,7 +25,7 @@ const catalogue = {
   UNKNOWN_TOPIC: { kind: "input", hint: "run `papersift clusters` to list the topics and their ids" },
   AMBIGUOUS_PAPER: { kind: "input", hint: "use more of the title, or the paper's id" },
   EMBEDDER_BAD_URL: { kind: "input", hint: "pass --embedder the server's base URL, e.g. http://127.0.0.1:8080 (a key goes in PAPERSIFT_EMBEDDER_KEY)" },
-  EMBEDDER_UNREACHABLE: { kind: "failure", hint: "start the embedding server or fix --embedder (PAPERSIFT_EMBEDDER); an ingest keeps every batch it wrote" },
+  EMBEDDER_UNREACHABLE: { kind: "failure", hint: "start the embedding server, or fix --embedder (PAPERSIFT_EMBEDDER); `ingest --model <name>` alone goes back to a vendored model" },
   EMBEDDER_REFUSED: { kind: "failure", hint: "set PAPERSIFT_EMBEDDER_KEY to the server's API key, or check --embedder-model" },
   EMBEDDER_FAILED: { kind: "failure", hint: "check the embedding server and its log, then run ingest again: every batch already written is kept" },
 } as const satisfies Record<string, { kind: ErrorKind; hint: string }>;

@@ -136,18 +136,19 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     return s;
   };
   state();
-  let embedder: Promise<Embedder> | undefined = options.embedder && Promise.resolve(options.embedder);
+  let embedder: Promise<Embedder> | undefined;
   const getEmbedder = async () => {
     const built = state();
     const wanted = queryFingerprint(built);
     if (wanted === null) {
-      // Vectors from an endpoint no vendored model agrees with: questions go there too.
-      embedder ??= import("./embed/remote.ts").then((m) => m.endpointForQueries({ ...built, embedder: built.embedder! }));
+      // Vectors from an endpoint no vendored model agrees with: questions go there too (a given Embedder
+      // only lends its tokenizer).
+      embedder ??= import("./embed/remote.ts").then((m) => m.endpointForQueries({ ...built, embedder: built.embedder! }, { local: options.embedder }));
       return embedder;
     }
     // Without --model, the vendored model the index was built with (or that agrees with its endpoint).
     const model = options.model ?? vendoredModelDir(built.model.id);
-    embedder ??= import("./embed.ts").then((m) => m.loadEmbedder({ model }));
+    embedder ??= options.embedder ? Promise.resolve(options.embedder) : import("./embed.ts").then((m) => m.loadEmbedder({ model }));
     const loaded = await embedder;
     if (loaded.model.fingerprint !== wanted) {
       throw new PapersiftError(

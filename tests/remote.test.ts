@@ -53,8 +53,9 @@ async function answer(req: IncomingMessage, body: string): Promise<{ status: num
   return { status: 200, text };
 }
 
-async function startToy(): Promise<void> {
-  toy.server = createServer((req, res) => {
+/** A server running the toy's handler, listening on a free port of 127.0.0.1; resolves with its URL. */
+async function toyServer(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", async () => {
@@ -66,15 +67,15 @@ async function startToy(): Promise<void> {
       res.end(reply.text);
     });
   });
-  await new Promise<void>((resolve) => toy.server!.listen(0, "127.0.0.1", resolve));
-  toy.url = `http://127.0.0.1:${(toy.server!.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 beforeAll(async () => {
   embedder = await sharedEmbedder();
   localDir = tempDir();
   await ingest({ corpus: BUNDLED_CORPUS, index: localDir }, { embedder });
-  await startToy();
+  ({ server: toy.server, url: toy.url } = await toyServer());
   ({ server: serve, base } = await startServe(["--index", localDir]));
 }, 120_000);
 afterAll(() => {
@@ -153,7 +154,7 @@ describe("an endpoint with no vendored twin", () => {
   it("embeds the questions too; a changed or different endpoint re-embeds everything, never mixes", async () => {
     const dir = tempDir();
     const first = await toyIngest(dir);
-    const index = await openIndex(dir);
+    const index = await openIndex(dir, { embedder });
     try {
       expect(index.stats().embeddedBy).toEqual({ endpoint: `${toy.url}/v1/embeddings`, model: "toy/hashed-words", cosineToLocal: null, queries: "endpoint" });
       expect(index.stats().model.dims).toBe(64);
@@ -174,7 +175,7 @@ describe("an endpoint with no vendored twin", () => {
     expect(moved.embedded).toBe(first.embedded);
     // Questions against an index whose endpoint changed model since: refused, not answered wrongly.
     toy.mode = "ok";
-    const stale = await openIndex(dir);
+    const stale = await openIndex(dir, { embedder });
     try {
       await expect(stale.search("reward models", { mode: "dense" })).rejects.toMatchObject({ code: "INDEX_INCOMPATIBLE" });
     } finally {
@@ -222,6 +223,23 @@ describe("an endpoint with no vendored twin", () => {
       expect(result.stderr.trim().split("\n")).toHaveLength(2);
       expect(existsSync(dir)).toBe(false);
     });
+  });
+
+  it("questions to an endpoint that went down fail at once with one line; lexical search still answers", async () => {
+    const { server, url } = await toyServer();
+    const dir = tempDir();
+    await toyIngest(dir, { embedder: url });
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    const index = await openIndex(dir, { embedder });
+    try {
+      const started = performance.now();
+      await expect(index.search("reward models", { mode: "dense" })).rejects.toMatchObject({ code: "EMBEDDER_UNREACHABLE", message: expect.stringMatching(/could not be reached \(ECONNREFUSED\)$/) });
+      expect(performance.now() - started).toBeLessThan(10_000); // no 15 s of retries while a person waits
+      expect((await index.search("reward models", { mode: "lexical" })).results.length).toBeGreaterThan(0);
+    } finally {
+      index.close();
+    }
   });
 
   it("sends PAPERSIFT_EMBEDDER_KEY as a bearer key and never stores it", async () => {

@@ -39,6 +39,8 @@ const FIRST_WAIT_MS = 500;
 /** The longest Retry-After honoured; a server asking for more gets this much, then is asked again. */
 const MAX_WAIT_MS = 60_000;
 
+const REFUSED = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/;
+
 const Embedding = z.union([z.array(z.number()), z.string()]);
 const EmbeddingsResponse = z.object({
   data: z.array(z.object({ index: z.number().int().nonnegative().optional(), embedding: Embedding }).loose()),
@@ -174,6 +176,7 @@ export function connect(options: EndpointOptions): Endpoint {
     const body = JSON.stringify({ model: options.model, input: texts, encoding_format: "float" });
     for (let attempt = 0; ; attempt++) {
       let why: string;
+      let unreachable = false;
       let wait = FIRST_WAIT_MS * 2 ** attempt;
       try {
         const response = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
@@ -191,12 +194,19 @@ export function connect(options: EndpointOptions): Endpoint {
           why = `did not answer within ${timeoutMs / 1000} s`;
         } else {
           const code = ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message).toString();
-          why = `could not be reached (${code})`;
-          if (!retryUnreachable) throw new PapersiftError("EMBEDDER_UNREACHABLE", `the embedding endpoint ${url} ${why}`);
+          unreachable = true;
+          // Nothing listens there, or no such host. A dropped connection (a kept-alive socket the server
+          // closed when it restarted) is always worth one more try.
+          if (REFUSED.test(code)) {
+            why = `could not be reached (${code})`;
+            if (!retryUnreachable) throw new PapersiftError("EMBEDDER_UNREACHABLE", `the embedding endpoint ${url} ${why}`);
+          } else {
+            why = `dropped the connection (${code})`;
+          }
         }
       }
       if (attempt >= RETRIES) {
-        throw new PapersiftError(why.startsWith("could not") ? "EMBEDDER_UNREACHABLE" : "EMBEDDER_FAILED", `the embedding endpoint ${url} ${why}, ${attempt + 1} tries`);
+        throw new PapersiftError(unreachable ? "EMBEDDER_UNREACHABLE" : "EMBEDDER_FAILED", `the embedding endpoint ${url} ${why}, ${attempt + 1} tries`);
       }
       retried++;
       options.onRetry?.(`the embedding endpoint ${url} ${why}: retrying in ${(wait / 1000).toFixed(1)} s`);

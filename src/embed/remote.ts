@@ -47,8 +47,10 @@ function remoteEmbedder(
   model: ModelInfo,
   source: EmbedderSource,
   hasTwin: boolean,
-  check?: () => Promise<void>,
+  /** Questions: a server that is down fails at once (a person is waiting), and `check` runs before the first. */
+  forQueries?: { check: () => Promise<void> },
 ): RemoteEmbedder {
+  const check = forQueries?.check;
   // Checked once it succeeds; a failed check (the server was down) is tried again on the next call.
   let checked: Promise<void> | undefined;
   const ready = () =>
@@ -84,7 +86,7 @@ function remoteEmbedder(
     },
     async embed(texts, onProgress, kind = "passage") {
       await ready();
-      return endpoint.embed(texts.map((t) => clip(prefix(kind) + t)), { dims: model.dims, onProgress });
+      return endpoint.embed(texts.map((t) => clip(prefix(kind) + t)), { dims: model.dims, onProgress, retryUnreachable: !forQueries });
     },
     embedTokenized() {
       throw new Error("an embeddings endpoint takes text: use embed()");
@@ -155,16 +157,17 @@ export async function connectEndpoint(
  */
 export async function endpointForQueries(
   state: { model: { id: string; dims: number; fingerprint: string }; embedder: EmbedderSource },
-  spec: Omit<RemoteSpec, "url" | "model"> = {},
+  options: { local?: Embedder | undefined } = {},
 ): Promise<RemoteEmbedder> {
   const source = state.embedder;
-  const endpoint = connect({ ...spec, url: source.url, model: source.model, key: spec.key ?? process.env.PAPERSIFT_EMBEDDER_KEY });
-  const twinDir = twinOf(source.model);
-  const tokenizer = await loadEmbedder({ model: twinDir ?? DEFAULT_MODEL_DIR });
-  const info = remoteModelInfo(twinDir ? tokenizer.model : null, tokenizer.model.dir, source.model, state.model.dims, state.model.fingerprint);
+  const endpoint = connect({ url: source.url, model: source.model, key: process.env.PAPERSIFT_EMBEDDER_KEY });
+  const twinDir = twinOf(source.model) ?? DEFAULT_MODEL_DIR;
+  const tokenizer = options.local?.model.dir === twinDir ? options.local : await loadEmbedder({ model: twinDir });
+  const hasTwin = twinOf(source.model) !== undefined;
+  const info = remoteModelInfo(hasTwin ? tokenizer.model : null, twinDir, source.model, state.model.dims, state.model.fingerprint);
   const recorded = decode(source.probe);
   const check = async () => {
-    const [now] = await endpoint.embed([info.passagePrefix + PROBE_TEXT], { dims: recorded.length });
+    const [now] = await endpoint.embed([info.passagePrefix + PROBE_TEXT], { dims: recorded.length, retryUnreachable: false });
     if (dot(now!, recorded) < AGREEMENT) {
       throw new PapersiftError(
         "INDEX_INCOMPATIBLE",
@@ -173,5 +176,5 @@ export async function endpointForQueries(
       );
     }
   };
-  return remoteEmbedder(endpoint, tokenizer, { ...info, id: state.model.id }, source, !!twinDir, check);
+  return remoteEmbedder(endpoint, tokenizer, { ...info, id: state.model.id }, source, hasTwin, { check });
 }
