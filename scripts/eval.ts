@@ -7,19 +7,21 @@
 //    Recall@100, MRR@10, ingest chunks/s and warm query p50 per mode.
 //  - `--tune`: on each judged set, the hybrid weight grid, reciprocal-rank fusion, and (with two models) an
 //    ensemble of both models' dense rankings.
+//  - `--calibrate DIR [--off-topic DIR] [--write]`: calibrated relevance and "no strong match" instead of
+//    the above (scripts/eval-calibration.ts), for the default model unless `--model` names others.
 //  - `--clusters DIR`: topics and fine clusters of DIR/corpus.jsonl (an arXiv export: `categories`) against
 //    the papers' primary arXiv categories: NMI and purity of each level, coverage, sizes, and the cold
 //    `papersift clusters` time and peak RSS, for a sweep of Louvain resolutions, and topic-id stability.
 // Indexes are cached in index-cache/eval/<set>/<model>/ and reused (only new text is embedded).
 // `--model NAME` (repeatable) limits the models; `--json` prints JSON only.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { readCorpus } from "../src/corpus/index.ts";
-import { loadEmbedder, type Embedder } from "../src/embed.ts";
+import { loadEmbedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex, type SearchMode } from "../src/index.ts";
-import { DEFAULT_MODEL_DIR, vendoredModels } from "../src/model.ts";
+import { DEFAULT_MODEL_DIR, describeModel, vendoredModels } from "../src/model.ts";
+import { cache, corpusFolder, indexFor, judge, readSet, root, round, type Judged } from "./eval-sets.ts";
 
 const args = process.argv.slice(2);
 const asJson = args.includes("--json");
@@ -27,31 +29,17 @@ const tune = args.includes("--tune");
 const values = (flag: string) => args.flatMap((a, i) => (a === flag && args[i + 1] ? [args[i + 1]!] : []));
 const log = (line = "") => asJson || console.log(line);
 const MODES: SearchMode[] = ["dense", "lexical", "hybrid"];
-const root = fileURLToPath(new URL("..", import.meta.url));
-const cache = path.join(root, "index-cache", "eval");
 const models = vendoredModels().filter((m) => !values("--model").length || values("--model").some((v) => v === m.manifest.id || v === path.basename(m.dir)));
 
-const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+if (args.includes("--calibrate")) {
+  const { runCalibration } = await import("./eval-calibration.ts");
+  for (const { dir } of values("--model").length ? models : models.filter((m) => m.dir === DEFAULT_MODEL_DIR)) {
+    await runCalibration(args, describeModel(dir), path.join(dir, "papersift.json"));
+  }
+  process.exit(0);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-
-/** A folder holding just this file (a BEIR set folder also holds queries and qrels, which are not papers). */
-function corpusFolder(name: string, file: string): string {
-  const dir = path.join(cache, name, "corpus");
-  mkdirSync(dir, { recursive: true });
-  const link = path.join(dir, path.basename(file));
-  if (!existsSync(link)) symlinkSync(path.resolve(file), link);
-  return dir;
-}
-
-/** Ingest (incrementally) into the cache; remember the embedding throughput of the run that embedded. */
-async function indexFor(set: string, corpus: string, modelDir: string, embedder: Embedder): Promise<{ dir: string; chunksPerSecond: number | null }> {
-  const dir = path.join(cache, set, path.basename(modelDir));
-  const summary = await ingest({ corpus, index: dir, model: modelDir }, { embedder });
-  const record = path.join(dir, "eval-ingest.json");
-  if (summary.embedded > 50) writeFileSync(record, JSON.stringify({ chunksPerSecond: summary.embedded / summary.seconds }));
-  const chunksPerSecond = existsSync(record) ? (JSON.parse(readFileSync(record, "utf8")) as { chunksPerSecond: number }).chunksPerSecond : null;
-  return { dir, chunksPerSecond };
-}
 
 // ---- bundled sets --------------------------------------------------------------------------------------
 interface Case {
@@ -85,46 +73,6 @@ const bundledSets: [string, string, Case[]][] = [
 ];
 
 // ---- judged sets ----------------------------------------------------------------------------------------
-interface Judged {
-  name: string;
-  corpus: string;
-  queries: { id: string; text: string }[];
-  relevant: Map<string, Set<string>>;
-}
-function readSet(dir: string): Judged {
-  const name = path.basename(path.resolve(dir));
-  const queries = readFileSync(path.join(dir, "queries.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string });
-  const relevant = new Map<string, Set<string>>();
-  for (const line of readFileSync(path.join(dir, "qrels.tsv"), "utf8").split("\n")) {
-    const [q, doc, rel] = line.trim().split("\t");
-    if (!q || !doc || !(Number(rel) > 0)) continue;
-    if (!relevant.has(q)) relevant.set(q, new Set());
-    relevant.get(q)!.add(doc);
-  }
-  return { name, corpus: corpusFolder(name, path.join(dir, "corpus.jsonl")), queries: queries.filter((q) => relevant.has(String(q.id))), relevant };
-}
-
-/** nDCG@10 (binary gains), Recall@100, MRR@10 of ranked id lists. */
-function judge(set: Judged, ranked: Map<string, string[]>) {
-  let ndcg = 0;
-  let recall = 0;
-  let mrr = 0;
-  for (const q of set.queries) {
-    const rel = set.relevant.get(String(q.id))!;
-    const ids = ranked.get(String(q.id)) ?? [];
-    let dcg = 0;
-    ids.slice(0, 10).forEach((id, i) => (dcg += rel.has(id) ? 1 / Math.log2(i + 2) : 0));
-    let ideal = 0;
-    for (let i = 0; i < Math.min(rel.size, 10); i++) ideal += 1 / Math.log2(i + 2);
-    ndcg += dcg / ideal;
-    recall += ids.slice(0, 100).filter((id) => rel.has(id)).length / rel.size;
-    const first = ids.slice(0, 10).findIndex((id) => rel.has(id));
-    if (first >= 0) mrr += 1 / (first + 1);
-  }
-  const n = set.queries.length;
-  return { n, ndcg10: round(ndcg / n), recall100: round(recall / n), mrr10: round(mrr / n) };
-}
-
 /** Every query's ranked ids (k = 100 for Recall@100; 10 is enough for nDCG@10 and MRR@10, and faster). */
 async function rankAll(index: PapersiftIndex, set: Judged, mode: SearchMode, lexicalWeight?: number, k = 100) {
   const ranked = new Map<string, string[]>();

@@ -70,6 +70,11 @@ export interface SearchResult {
   query: string;
   mode: SearchMode;
   results: Hit[];
+  /**
+   * No result is likely relevant: every hit's relevance is below the fit's threshold ("no strong match in
+   * this corpus"). Always false where the index's model has no relevance fit for the mode.
+   */
+  noStrongMatch: boolean;
   notices: string[];
 }
 
@@ -184,10 +189,14 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         vector = queryVectors.get(query) ?? (await model.embed([query], undefined, "query"))[0]!;
         remember(query, vector);
       }
-      const lexicalWeight = options.lexicalWeight ?? usageFor(state().model.id).lexicalWeight;
+      const usage = usageFor(state().model.id);
+      const lexicalWeight = options.lexicalWeight ?? usage.lexicalWeight;
       const { category, since, until, author } = options;
       const filter = { category, since, until, author };
-      return { query, mode: options.mode, results: rankPapers(store, query, vector ?? null, { ...options, lexicalWeight, filter }), notices };
+      // A hybrid fit holds for the weight it was fitted at: another weight ranks differently.
+      const fit = options.mode !== "hybrid" || lexicalWeight === usage.lexicalWeight ? usage.relevance?.[options.mode] : undefined;
+      const ranking = rankPapers(store, query, vector ?? null, { ...options, lexicalWeight, filter, relevance: fit ?? null });
+      return { query, mode: options.mode, ...ranking, notices };
     },
     related(paper, input) {
       const { k, ...filter } = parseOptions(RelatedOptions, input);

@@ -27,12 +27,12 @@ export function createMcpServer(index: PapersiftIndex, version: string): McpServ
     "search_papers",
     {
       title: "Search papers",
-      description: "Find the papers in the user's local corpus that best answer a question in plain language. Returns ids, titles, scores, the best-matching snippet and where each paper is.",
+      description: "Find the papers in the user's local corpus that best answer a question in plain language. Returns ids, titles, scores, each paper's estimated chance of being relevant (relevance, 0..1), the best-matching snippet and where each paper is; noStrongMatch is true when no result is likely relevant.",
       inputSchema: { query: z.string().min(1).describe("the question, in plain language"), k, mode: z.enum(["hybrid", "dense", "lexical"]).optional(), ...FilterFields },
     },
     ({ query, ...options }) => answer(async () => {
-      const { query: q, mode, results } = await index.search(query, options);
-      return { query: q, mode, results };
+      const { query: q, mode, noStrongMatch, results } = await index.search(query, options);
+      return { query: q, mode, noStrongMatch, results };
     }),
   );
   server.registerTool(

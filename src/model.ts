@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { PapersiftError } from "./errors.ts";
+import { RelevanceFit } from "./query/relevance.ts";
 
 /**
  * bge-small-en-v1.5: SciFact nDCG@10 0.769 in hybrid mode against MiniLM's 0.732, at about half MiniLM's
@@ -36,6 +37,11 @@ export const ModelManifest = z.object({
    * 0.79 to one another on average, MiniLM's at 0.48), so the threshold is the model's.
    */
   clusterThreshold: z.number().min(-1).max(1),
+  /**
+   * Calibrated relevance per search mode, written by `npm run eval -- --calibrate --write` (never by hand). A
+   * mode without a fit gives relevance null and never says "no strong match".
+   */
+  relevance: z.object({ hybrid: RelevanceFit.optional(), dense: RelevanceFit.optional(), lexical: RelevanceFit.optional() }).optional(),
 });
 export type ModelManifest = z.infer<typeof ModelManifest>;
 const PLAIN_USAGE: Omit<ModelManifest, "id"> = {

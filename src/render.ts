@@ -44,8 +44,9 @@ export function renderHits(hits: Hit[], question: string): string {
     .map((hit, i) => {
       // The ranking score first; in hybrid mode it differs from the cosine similarity, shown beside it.
       const similarity = hit.similarity !== null && hit.similarity !== hit.score ? ` · similarity ${hit.similarity.toFixed(3)}` : "";
+      const relevance = hit.relevance === null ? "" : ` · relevance ${Math.round(hit.relevance * 100)}%`;
       return [
-        `${String(i + 1).padStart(2)}. ${bold(printable(hit.title))}  ${dim(`${hit.score.toFixed(3)}${similarity}`)}`,
+        `${String(i + 1).padStart(2)}. ${bold(printable(hit.title))}  ${dim(`${hit.score.toFixed(3)}${similarity}${relevance}`)}`,
         `    ${dim(printable(`${hit.id} · ${hit.source.file}:${hit.source.line}`))}`,
         `    ${emphasise(printable(hit.snippet), question)}`,
         ...renderExplain(hit),
@@ -54,9 +55,13 @@ export function renderHits(hits: Hit[], question: string): string {
     .join("\n\n") + "\n";
 }
 
+/** The results; when none is likely relevant, a plain line saying so first. */
 export function renderSearch(result: SearchResult): string {
-  return renderHits(result.results, result.query);
+  const warning = result.noStrongMatch && result.results.length ? `${NO_STRONG_MATCH}\n\n` : "";
+  return warning + renderHits(result.results, result.query);
 }
+
+export const NO_STRONG_MATCH = "no strong match in this corpus — closest papers:";
 
 export function renderIngest(s: IngestSummary): string {
   if (s.dryRun) {

@@ -77,7 +77,7 @@ export function createApp(index: PapersiftIndex, options: { embedder?: () => Pro
       ...(explain !== undefined ? { explain: explain === "" || explain === "1" || explain === "true" } : {}),
       ...filterParams(c),
     });
-    return c.json({ query: result.query, mode: result.mode, results: result.results });
+    return c.json({ query: result.query, mode: result.mode, noStrongMatch: result.noStrongMatch, results: result.results });
   });
   app.get("/api/related/:id", (c) => c.json(index.related(c.req.param("id"), { ...numberParam(c, "k"), ...filterParams(c) })));
   app.get("/api/clusters", (c) =>

@@ -41,7 +41,7 @@ describe("HTTP API", () => {
     const search = await get(`api/search?q=${encodeURIComponent(question)}&k=5&mode=hybrid`);
     expect(search.status).toBe(200);
     const expected = await library.search(question, { k: 5, mode: "hybrid" });
-    expect(search.body).toEqual({ query: expected.query, mode: expected.mode, results: expected.results });
+    expect(search.body).toEqual({ query: expected.query, mode: expected.mode, noStrongMatch: expected.noStrongMatch, results: expected.results });
 
     const id = bundledPapers()[0]!.id;
     expect((await get(`api/related/${id}?k=4`)).body).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 4 }))));
@@ -168,7 +168,7 @@ describe("MCP server", () => {
       const question = "reward models that resist overoptimization";
       const search = await client.callTool({ name: "search_papers", arguments: { query: question, k: 3 } });
       const expected = await library.search(question, { k: 3 });
-      expect(text(search)).toEqual({ query: expected.query, mode: expected.mode, results: expected.results });
+      expect(text(search)).toEqual({ query: expected.query, mode: expected.mode, noStrongMatch: expected.noStrongMatch, results: expected.results });
       const id = bundledPapers()[0]!.id;
       expect(text(await client.callTool({ name: "related_papers", arguments: { paper: id, k: 2 } }))).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 2 }))));
       expect(text(await client.callTool({ name: "get_paper", arguments: { id } }))).toMatchObject({ id, abstract: bundledPapers()[0]!.abstract });

@@ -21,7 +21,7 @@ filterOptions(program.command("search"))
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    "\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; hybrid adds up to 0.2 for matching words; lexical ranks by BM25.\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
+    "\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; hybrid adds up to 0.2 for matching words; lexical ranks by BM25.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says \"no strong match in this corpus\".\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
   )
   .action(async (question: string | undefined, flags) => {
     const index = await open(flags);
@@ -29,7 +29,7 @@ filterOptions(program.command("search"))
       const ask = async (q: string) => {
         const result = await index.search(q, { k: flags.k, mode: flags.mode, minScore: flags.minScore, explain: flags.explain, ...filterOf(flags) });
         for (const n of result.notices) warn(n);
-        if (flags.json) json({ query: result.query, mode: result.mode, results: result.results });
+        if (flags.json) json({ query: result.query, mode: result.mode, noStrongMatch: result.noStrongMatch, results: result.results });
         else out(renderSearch(result));
       };
       if (flags.stdin) {

@@ -42,6 +42,7 @@ export function relatedPapers(store: Store, ref: string, k: number, filter?: Fil
         snippet: snippet(chunk.text, source.abstract),
         source: { file: other.file, line: other.line },
         chunk: chunk.ord,
+        relevance: null,
       };
     });
     return { paper: { id: paper.id, title: paper.title }, results };

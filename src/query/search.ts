@@ -6,9 +6,11 @@
 //             (papersift.json), tuned per model on SciFact with `npm run eval` (docs/quality.md).
 import { dot, normalisedMean } from "../similarity.ts";
 import type { ChunkRow, Store } from "../store/store.ts";
+import { documentFrequencies } from "../store/term-stats.ts";
+import { CONTEXT_SIZE, featureRows, inverseDocumentFrequencies, relevance, termShares, type Feature, type RelevanceFit, type Signals } from "./relevance.ts";
 import { snippet } from "./snippet.ts";
 import { allowedPapers, type Filter } from "./filter.ts";
-import { ftsQuery, terms } from "./terms.ts";
+import { ftsQuery, questionTerms, stem, terms } from "./terms.ts";
 
 export type SearchMode = "hybrid" | "dense" | "lexical";
 
@@ -26,6 +28,12 @@ export interface Hit {
   source: { file: string; line: number };
   /** Which chunk of the paper matched best (0-based). */
   chunk: number;
+  /**
+   * Estimated chance (0..1) that a person would judge this paper relevant to the question, from a model fitted
+   * on SciFact's judgments (query/relevance.ts). null where the index's model has no fit for this mode, and
+   * for related papers (there is no question).
+   */
+  relevance: number | null;
   /** Why the paper ranks where it does (search with `explain`). */
   explain?: Explain;
 }
@@ -40,6 +48,8 @@ export interface Explain {
   weight: number | null;
   /** The chunk the snippet comes from. */
   chunk: { ord: number; text: string };
+  /** What the relevance estimate is computed from (query/relevance.ts); null where the mode lacks one. */
+  features: Record<Feature, number | null>;
 }
 
 export interface Candidate {
@@ -107,6 +117,8 @@ export interface RankOptions {
   lexicalWeight: number;
   explain?: boolean | undefined;
   filter?: Filter | undefined;
+  /** The index's model's relevance fit for this mode, if it has one. */
+  relevance?: RelevanceFit | null | undefined;
 }
 
 interface Ranked {
@@ -143,12 +155,11 @@ function rank(store: Store, question: string, vector: Float32Array | null, optio
 
 /** Question terms found in a chunk, allowing simple English endings (FTS5's porter stemmer matches more). */
 function matchedTerms(question: string, text: string): string[] {
-  const stem = (t: string) => t.replace(/(ies|es|s|ing|ed)$/, "");
   const inText = new Set(terms(text).map(stem));
   return [...new Set(terms(question))].filter((t) => inText.has(stem(t)));
 }
 
-function explain(r: Ranked, question: string, options: RankOptions): Explain {
+function explain(r: Ranked, question: string, options: RankOptions, features: Record<Feature, number | null>): Explain {
   return {
     dense: r.dense && { bestChunk: round(r.dense.bestChunk), paper: round(r.dense.paperSimilarity), similarity: round(r.dense.similarity) },
     lexical: r.lexical && {
@@ -160,19 +171,36 @@ function explain(r: Ranked, question: string, options: RankOptions): Explain {
     score: round(r.score),
     weight: options.mode === "hybrid" ? options.lexicalWeight : null,
     chunk: { ord: r.chunk.ord, text: r.chunk.text },
+    features: Object.fromEntries(Object.entries(features).map(([f, x]) => [f, x === null ? null : round(x)])) as Record<Feature, number | null>,
   };
 }
 
+export interface Ranking {
+  results: Hit[];
+  /** The fit says no hit is likely relevant (always false without a fit). */
+  noStrongMatch: boolean;
+}
+
 /** Rank papers for a question whose embedding is `vector` (null in lexical mode). */
-export function rankPapers(store: Store, question: string, vector: Float32Array | null, options: RankOptions): Hit[] {
+export function rankPapers(store: Store, question: string, vector: Float32Array | null, options: RankOptions): Ranking {
   return store.read(() => {
-    const hits: Hit[] = [];
-    for (const r of rank(store, question, vector, options)) {
+    const ranked = rank(store, question, vector, options);
+    // Positions in the ranking of the hits shown; --min-score applies to similarity where there is one, else to
+    // the BM25 score.
+    const shown: number[] = [];
+    for (let i = 0; i < ranked.length && shown.length < options.k; i++) {
+      const r = ranked[i]!;
+      if (options.minScore === undefined || (r.dense?.similarity ?? r.score) >= options.minScore) shown.push(i);
+    }
+    const fit = options.relevance ?? null;
+    const rows = fit || options.explain ? features(store, question, ranked.slice(0, Math.max(CONTEXT_SIZE, (shown.at(-1) ?? 0) + 1)), options.mode) : [];
+    const estimates = shown.map((i) => fit && relevance(fit, rows[i]!));
+    const results = shown.map((i, n): Hit => {
+      const r = ranked[i]!;
       const similarity = r.dense?.similarity ?? null;
-      // --min-score applies to similarity where there is one, else to the BM25 score.
-      if (options.minScore !== undefined && (similarity ?? r.score) < options.minScore) continue;
       const paper = store.paperByRowid(r.paper);
-      hits.push({
+      const p = estimates[n] ?? null;
+      return {
         id: paper.id,
         title: paper.title,
         score: round(r.score),
@@ -180,12 +208,31 @@ export function rankPapers(store: Store, question: string, vector: Float32Array 
         snippet: snippet(r.chunk.text, question),
         source: { file: paper.file, line: paper.line },
         chunk: r.chunk.ord,
-        ...(options.explain ? { explain: explain(r, question, options) } : {}),
-      });
-      if (hits.length === options.k) break;
-    }
-    return hits;
+        relevance: p === null ? null : Math.round(p * 1000) / 1000,
+        ...(options.explain ? { explain: explain(r, question, options, rows[i]!) } : {}),
+      };
+    });
+    const noStrongMatch = fit !== null && estimates.every((p) => p !== null && p < fit.noStrongMatchBelow);
+    return { results, noStrongMatch };
   });
+}
+
+/** The relevance features of the first papers of a ranking (query/relevance.ts). */
+function features(store: Store, question: string, first: Ranked[], mode: SearchMode): Record<Feature, number | null>[] {
+  const wanted = questionTerms(question);
+  const idf = inverseDocumentFrequencies(documentFrequencies(store, wanted));
+  return featureRows(
+    first.map((r): Signals => {
+      const paper = store.paperByRowid(r.paper);
+      return {
+        similarity: r.dense?.similarity ?? null,
+        bestChunk: r.dense?.bestChunk ?? null,
+        paperSimilarity: r.dense?.paperSimilarity ?? null,
+        bm25Share: mode === "dense" ? null : r.lexical && r.top > 0 ? r.lexical.score / r.top : 0,
+        ...termShares(wanted.map(stem), idf, new Set(terms(`${paper.title} ${paper.abstract}`).map(stem))),
+      };
+    }),
+  );
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;

@@ -20,8 +20,19 @@ export function terms(text: string): string[] {
   return (words ?? []).filter((t) => t.length > 1 && !STOPWORDS.has(t));
 }
 
+/**
+ * A term without simple English endings: enough to match "models" with "model" when comparing words in
+ * JavaScript (FTS5's porter stemmer, used by lexical search, matches more).
+ */
+export const stem = (term: string) => term.replace(/(ies|es|s|ing|ed)$/, "");
+
+/** A question's distinct terms, at most 64: what lexical search and the relevance estimate look up. */
+export function questionTerms(question: string): string[] {
+  return [...new Set(terms(question))].slice(0, 64);
+}
+
 /** An FTS5 MATCH expression that ORs the question's terms (each quoted, so no FTS syntax leaks in). */
 export function ftsQuery(question: string): string | null {
-  const unique = [...new Set(terms(question))].slice(0, 64);
+  const unique = questionTerms(question);
   return unique.length ? unique.map((t) => `"${t}"`).join(" OR ") : null;
 }
