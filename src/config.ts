@@ -99,5 +99,10 @@ export const IngestOptions = z.object({
   embedderKey: z.string().min(1).optional(),
   /** Per request. */
   embedderTimeoutMs: z.number().int().positive().optional(),
+  /**
+   * Only build a new index: one that holds papers is left as it is (INDEX_NOT_EMPTY). A read command that
+   * builds its index on first use asks for this, so it never replaces what an ingest wrote (issue 17).
+   */
+  onlyIfEmpty: z.boolean().default(false),
 });
 export type IngestOptions = z.input<typeof IngestOptions>;

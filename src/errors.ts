@@ -18,6 +18,7 @@ const catalogue = {
   INDEX_NOT_A_FOLDER: { kind: "input", hint: "pass --index a folder (it is created if missing), not a file" },
   INDEX_READ_ONLY: { kind: "failure", hint: "make the index folder writable, or pass --index a folder you can write to" },
   INDEX_MISSING: { kind: "input", hint: "run `papersift ingest` first" },
+  INDEX_NOT_EMPTY: { kind: "input", hint: "run `papersift ingest --corpus <folder> --index <folder>` with the corpus it was built from" },
   INDEX_CORRUPT: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it from the corpus" },
   INDEX_INCOMPATIBLE: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it with this version" },
   INDEX_LOCKED: { kind: "failure", hint: "wait for the other ingest to finish, or remove the lock file if that process is gone" },

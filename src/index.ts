@@ -140,7 +140,15 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     if (!s) throw new PapersiftError("INDEX_MISSING", `the index at ${dir} is empty`);
     return s;
   };
-  state();
+  try {
+    state();
+  } catch (error) {
+    // Papers without a state: an older papersift's first ingest that was stopped (it wrote the state last).
+    const papers = store.counts().papers;
+    store.close();
+    if (papers) throw new PapersiftError("INDEX_NOT_EMPTY", `the index at ${dir} holds ${papers} papers from an ingest that did not finish`);
+    throw error;
+  }
   let embedder: Promise<Embedder> | undefined;
   const getEmbedder = async () => {
     const built = state();

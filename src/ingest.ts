@@ -8,7 +8,7 @@ import { DEFAULT_INDEX_DIR, IngestOptions, parseOptions } from "./config.ts";
 import { failIfStrict, type CorpusProblem } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
-import { apply } from "./ingest/apply.ts";
+import { apply, type Done } from "./ingest/apply.ts";
 import { plan, staleReason } from "./ingest/plan.ts";
 import { scanCorpus } from "./ingest/scan.ts";
 import type { RemoteEmbedder } from "./embed/remote.ts";
@@ -45,6 +45,7 @@ export interface IngestSummary {
   dryRun: boolean;
   problems: CorpusProblem[];
   notices: string[];
+  /** The ids written, by kind (what would be, with dryRun). */
   plan: { added: string[]; changed: string[]; moved: string[]; removed: string[] };
 }
 
@@ -154,6 +155,10 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     const reset = options.rebuild && !options.dryRun ? resetIfDamaged(indexDir) : null;
     const store = options.dryRun && !existsSync(path.join(indexDir, "papersift.db")) ? null : Store.open(indexDir, { create: true });
     try {
+      // Checked under the lock: a first ingest may have committed batches while this one waited for it.
+      if (options.onlyIfEmpty && store && store.counts().papers > 0) {
+        throw new PapersiftError("INDEX_NOT_EMPTY", `the index at ${indexDir} already holds ${store.counts().papers} papers`);
+      }
       const state = store?.state() ?? null;
       const reason = staleReason(state, model, options.chunking, remote?.source);
       const notices = [...report.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
@@ -163,12 +168,13 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         rebuild: options.rebuild,
         unreadable: report.unreadable,
       });
-      const summary = (done: { embedded: number; reused: number; chunks: number; embedSeconds: number }): IngestSummary => ({
-        papers: scan.papers.size + work.carried.length,
+      // Counts are of what was written, which can be less than planned when the corpus changes meanwhile.
+      const summary = (done: Done): IngestSummary => ({
+        papers: done.papers,
         chunks: done.chunks,
-        added: work.added.length,
-        updated: work.changed.length + work.moved.length,
-        removed: work.removed.length,
+        added: done.written.added.length,
+        updated: done.written.changed.length + done.written.moved.length,
+        removed: done.written.removed.length,
         unchanged: work.unchanged,
         embedded: done.embedded,
         reused: done.reused,
@@ -177,7 +183,7 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         dryRun: options.dryRun,
         problems: report.problems,
         notices,
-        plan: { added: work.added, changed: work.changed, moved: work.moved, removed: work.removed },
+        plan: done.written,
       });
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
@@ -187,7 +193,9 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
           if (!store.hnsw.filePresent()) store.hnsw.current();
           removeStaleHnswFiles(indexDir, state.generation);
         }
-        return summary({ embedded: 0, reused: 0, chunks: store ? store.counts().chunks : 0, embedSeconds: 0 });
+        const planned = { added: work.added, changed: work.changed, moved: work.moved, removed: work.removed };
+        const papers = scan.papers.size + work.carried.length;
+        return summary({ written: planned, papers, embedded: 0, reused: 0, chunks: store ? store.counts().chunks : 0, embedSeconds: 0 });
       }
       const done = await apply(store!, work, scan, { ...options, model, source: remote?.source, getEmbedder, progress, state, summary, notices });
       if (remote?.endpoint.retried) notices.push(`${remote.endpoint.retried} requests to ${remote.endpoint.url} were retried`);

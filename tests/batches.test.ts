@@ -2,14 +2,14 @@
 // committed, the next one finishes the rest, and removals still happen. The stand-in embedder keeps a
 // 700-paper corpus fast; batching is the same code whatever embeds.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readCorpus } from "../src/corpus/index.ts";
-import { BATCH_PAPERS, ingest } from "../src/ingest.ts";
+import { BATCH_PAPERS, ingest, type IngestSummary } from "../src/ingest.ts";
 import { openIndex } from "../src/index.ts";
 import { Store } from "../src/store/store.ts";
-import { ROOT, standInEmbedder, stderrSays, tempDir } from "./helpers.ts";
+import { FORBID_MODEL, ROOT, runCli, standInEmbedder, stderrSays, stoppedAt, tempDir } from "./helpers.ts";
 
 const embedder = standInEmbedder();
 const PAPERS = BATCH_PAPERS * 2 + 188; // three batches
@@ -145,5 +145,87 @@ describe("batched ingest", () => {
     truncateSync(file(), 1000);
     await ingest({ corpus, index }, { embedder });
     expect(statSync(file()).size).toBe(size);
+  });
+});
+
+describe("committed batches are the index (issue 17)", () => {
+  const killedFirstIngest = (corpus: string, index: string, point = "after-batch-commit") =>
+    spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index], {
+      cwd: ROOT,
+      env: { ...process.env, PAPERSIFT_FAILPOINT: point },
+      encoding: "utf8",
+    });
+
+  it("a read command never wipes an interrupted first ingest, nor ingests into an index that holds papers", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
+    writeCorpus(corpus, papers);
+    expect(killedFirstIngest(corpus, index).signal).toBe("SIGKILL");
+    const kept = papers.slice(0, BATCH_PAPERS).map((p) => p.id).sort();
+
+    // The committed batch is the index: stats reports it.
+    const stats = runCli(["stats", "--index", index, "--json"], { nodeArgs: FORBID_MODEL });
+    expect(stats.status).toBe(0);
+    expect(JSON.parse(stats.stdout).papers).toBe(BATCH_PAPERS);
+
+    // A read command run where a corpus/ folder sits beside it answers from the index, and never builds it.
+    const cwd = tempDir();
+    mkdirSync(path.join(cwd, "corpus"));
+    writeCorpus(path.join(cwd, "corpus"), [{ ...paper(0), id: "other" }]);
+    const search = runCli(["search", "graph", "--index", index, "--mode", "lexical", "--json"], { cwd, nodeArgs: FORBID_MODEL });
+    expect(search.status).toBe(0);
+    const found = (JSON.parse(search.stdout) as { results: { id: string }[] }).results.map((r) => r.id);
+    expect(found.length).toBeGreaterThan(0);
+    expect(kept).toEqual(expect.arrayContaining(found));
+    expect(storedIds(index)).toEqual(kept);
+
+    // The CLI's build-on-first-use asks for an empty index; under the lock, one that holds papers is refused.
+    await expect(ingest({ corpus: path.join(cwd, "corpus"), index, onlyIfEmpty: true }, { embedder })).rejects.toMatchObject({ code: "INDEX_NOT_EMPTY" });
+    expect(storedIds(index)).toEqual(kept);
+  });
+
+  it("a long-running reader notices papers that a killed batched ingest committed", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
+    writeCorpus(corpus, papers.slice(0, 300));
+    await ingest({ corpus, index }, { embedder });
+    const idx = await openIndex(index, { embedder });
+    try {
+      const dense = async () => (await idx.search("graph", { k: 1000, mode: "dense" })).results.length;
+      expect(await dense()).toBe(300);
+      writeCorpus(corpus, papers);
+      expect(killedFirstIngest(corpus, index).signal).toBe("SIGKILL"); // after committing papers 300–555
+      expect(await dense()).toBe(556);
+      const near = idx.related("p400", { k: 5 }).results.map((r) => Number(r.id.slice(1)));
+      expect(near.some((i) => i >= 300)).toBe(true);
+    } finally {
+      idx.close();
+    }
+  });
+
+  it("the summary counts what was written when a .jsonl is truncated in place mid-ingest", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    writeCorpus(corpus, Array.from({ length: 60 }, (_, i) => paper(i)));
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index], {
+      cwd: ROOT,
+      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-plan:stop" },
+    });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await stoppedAt(child, "after-plan");
+    const file = path.join(corpus, "papers.jsonl");
+    truncateSync(file, Math.floor(statSync(file).size * 0.4)); // mid-line
+    child.kill("SIGCONT");
+    expect(await exited).toBe(0);
+    const summary = JSON.parse(stdout) as IngestSummary;
+    const stored = storedIds(index);
+    expect(stored.length).toBeLessThan(60);
+    expect(summary).toMatchObject({ papers: stored.length, added: stored.length, chunks: chunkCount(index) });
+    expect(summary.plan.added.sort()).toEqual(stored);
+    expect(summary.notices.join("\n")).toMatch(new RegExp(`${60 - stored.length} entries changed or were gone .*run ingest again`));
   });
 });

@@ -1,7 +1,7 @@
 // Shared by the tests: temp folders, small real corpora cut from the bundled one, one Embedder per file,
 // and a runner for the real CLI.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,6 +76,19 @@ export function stderrSays(child: ChildProcess, text: string): Promise<string> {
       if (stderr.includes(text)) resolve(stderr);
     });
   });
+}
+
+/**
+ * Resolves once a child that announced a ":stop" failpoint has really stopped itself: its line comes just
+ * before its SIGSTOP, and a SIGCONT sent in between would be lost.
+ */
+export async function stoppedAt(child: ChildProcess, failpoint: string): Promise<void> {
+  await stderrSays(child, `failpoint ${failpoint}`);
+  const state = () => {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  };
+  while (state() !== "T") await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 export { standInEmbedder } from "./stand-in-embedder.ts";

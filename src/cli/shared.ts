@@ -71,7 +71,11 @@ export function reportCorpus(summary: IngestSummary): void {
   if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
 }
 
-/** Open the index; on a fresh clone, build it from the corpus first. */
+/**
+ * Open the index; on a fresh clone, build it from the corpus first. A read command never writes into an
+ * index that holds papers (issue 17): the build asks ingest for an empty index, checked under its lock, and
+ * uses whatever another ingest wrote meanwhile.
+ */
 export async function open(flags: { index: string; corpus: string; model?: string; json: boolean }): Promise<PapersiftIndex> {
   try {
     return await openIndex(flags.index, { model: flags.model });
@@ -79,7 +83,13 @@ export async function open(flags: { index: string; corpus: string; model?: strin
     if (!(error instanceof PapersiftError && error.code === "INDEX_MISSING")) throw error;
   }
   warn(`no index at ${flags.index} yet: building it from ${flags.corpus} (once)`);
-  const summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model }, { onProgress: progressReporter(true) });
+  let summary;
+  try {
+    summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model, onlyIfEmpty: true }, { onProgress: progressReporter(true) });
+  } catch (error) {
+    if (error instanceof PapersiftError && error.code === "INDEX_NOT_EMPTY") return openIndex(flags.index, { model: flags.model });
+    throw error;
+  }
   reportCorpus(summary);
   if (!flags.json) warn(renderIngest(summary).trim());
   return openIndex(flags.index, { model: flags.model });

@@ -6,7 +6,7 @@ import type { Embedder } from "../embed.ts";
 import { failpoint } from "../failpoint.ts";
 import type { IngestProgress, IngestSummary } from "../ingest.ts";
 import type { EmbedderSource, ModelInfo } from "../model.ts";
-import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw } from "../store/hnsw.ts";
+import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw, type LoadedHnsw } from "../store/hnsw.ts";
 import type { NewChunk, PaperWrite, Store, StoredPaper, StoreState } from "../store/store.ts";
 import { contentKey } from "../store/vectors.ts";
 import { applyChange, missingVectors, putVectors } from "../store/write.ts";
@@ -36,6 +36,17 @@ function toWrite(paper: Paper, digest: Buffer, chunks?: NewChunk[]): PaperWrite 
   };
 }
 
+/** What an ingest did: the papers it wrote, by kind, and the chunks. */
+export interface Done {
+  written: { added: string[]; changed: string[]; moved: string[]; removed: string[] };
+  /** Papers in the index afterwards. */
+  papers: number;
+  chunks: number;
+  embedded: number;
+  reused: number;
+  embedSeconds: number;
+}
+
 /** Chunks embedded and stored per step: what is stored survives a killed ingest. */
 const EMBED_STEP = 64;
 /**
@@ -62,9 +73,10 @@ export async function apply(
     notices: string[];
     getEmbedder: () => Promise<Embedder>;
     progress: (p: IngestProgress) => void;
-    summary: (done: { embedded: number; reused: number; chunks: number; embedSeconds: number }) => IngestSummary;
+    summary: (done: Done) => IngestSummary;
   },
 ): Promise<IngestSummary> {
+  failpoint("after-plan");
   const rechunk = new Set([...work.added, ...work.changed]);
   const todo = new Map<string, { id: string; chunk: boolean }>();
   for (const [ids, chunk] of [[work.added, true], [work.changed, true], [work.moved, false]] as const) {
@@ -77,14 +89,19 @@ export async function apply(
   const toChunk = work.added.length + work.changed.length;
   const changedMeanwhile = new Set<string>();
 
-  /** The planned papers, read again in corpus order (then carried ones from the store), with their content hash. */
-  function* plannedPapers(): Generator<{ paper: Paper; chunk: boolean; digest: Buffer }> {
+  /**
+   * The planned papers, read again in corpus order (then carried ones from the store), with their content
+   * hash. `found` collects the planned locations this pass met.
+   */
+  function* plannedPapers(found?: Set<string>): Generator<{ paper: Paper; chunk: boolean; digest: Buffer }> {
     const quiet: CorpusReport = { problems: [], notices: [], unreadable: [] }; // reported by the first pass
     for (const { full, file } of scan.files) {
       if (scan.report.unreadable.includes(file)) continue;
       for (const entry of fileEntries(full, file, quiet)) {
-        const planned = todo.get(`${file}\n${entry.source.line}`);
+        const where = `${file}\n${entry.source.line}`;
+        const planned = todo.get(where);
         if (!planned) continue;
+        found?.add(where);
         const digest = scan.papers.get(planned.id)!.contentHash;
         if (!contentHash(entry).equals(digest)) {
           changedMeanwhile.add(`${file}:${entry.source.line}`);
@@ -141,12 +158,17 @@ export async function apply(
     chunking: ctx.chunking,
     hnsw: params,
   };
+  // Until the last batch, the index keeps the state it had (model, endpoint, chunking): a killed ingest must
+  // leave the next one a reason to re-embed the rest. A new index records the ones in use from its first batch.
+  const stepState = previous ? (({ generation: _g, lastIngest: _l, ...kept }) => kept)(previous) : finalState;
   const writeTotal = todo.size + carried.length;
-  const addedLabels: number[] = [];
-  const removedLabels: number[] = [];
+  const kindOf = new Map<string, "added" | "changed" | "moved">();
+  for (const kind of ["added", "changed", "moved"] as const) for (const id of work[kind]) kindOf.set(id, kind);
+  const written: Done["written"] = { added: [], changed: [], moved: [], removed: [] };
+  let writtenChunks = 0;
   let generation = 0;
   let embedded = 0;
-  let written = 0;
+  let done = 0;
   let embedSeconds = 0;
   const batch: PaperWrite[] = [];
 
@@ -173,48 +195,57 @@ export async function apply(
       if (before === 0) failpoint("after-first-embed-step");
     }
     for (const k of need.keys()) missing.delete(k);
-    const result = applyChange(store, { write: batch, remove: last ? work.removed : [], state: last ? finalState : null });
-    addedLabels.push(...result.addedLabels);
-    removedLabels.push(...result.removedLabels);
-    written += batch.length;
+    const result = applyChange(store, { write: batch, remove: last ? work.removed : [], state: last ? finalState : stepState, last });
+    for (const write of batch) {
+      written[kindOf.get(write.id)!].push(write.id);
+      writtenChunks += write.chunks?.length ?? 0;
+    }
+    written.removed.push(...result.removed);
+    generation = result.generation;
+    done += batch.length;
     batch.length = 0;
-    ctx.progress({ phase: "write", done: written, total: writeTotal });
-    if (last) generation = result.generation!;
-    else failpoint("after-batch-commit");
+    ctx.progress({ phase: "write", done, total: writeTotal });
+    if (!last) failpoint("after-batch-commit");
   };
 
-  for (const { paper, chunk, digest } of plannedPapers()) {
+  const found = new Set<string>();
+  for (const { paper, chunk, digest } of plannedPapers(found)) {
     batch.push(toWrite(paper, digest, chunk ? plannedChunks(paper) : undefined));
     if (batch.length >= BATCH_PAPERS) await flush(false);
   }
   await flush(true);
   if (toEmbed >= EMBED_STEP && embedSeconds > 0) store.recordEmbedRate(ctx.model.fingerprint, embedded / embedSeconds);
+  // Entries edited, moved or cut off (a file truncated in place) after the first pass are not written, and
+  // the summary counts only what was (issue 17).
+  for (const where of todo.keys()) if (!found.has(where)) changedMeanwhile.add(where.replace("\n", ":"));
   if (changedMeanwhile.size) {
     const where = [...changedMeanwhile];
-    ctx.notices.push(`${where.length} entries changed while this ingest ran (${where.slice(0, 3).join(", ")}): run ingest again to take them in`);
+    ctx.notices.push(`${where.length} entries changed or were gone when this ingest read them again (${where.slice(0, 3).join(", ")}): run ingest again to take them in`);
   }
 
   ctx.progress({ phase: "index", done: 0, total: 1 });
   const chunkCount = store.counts().chunks;
-  // Incremental when the previous file is there and not too full of tombstones; otherwise a compact rebuild.
-  const old = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims
-    ? readHnsw(hnswFile(store.dir, previous.generation), ctx.model.dims, params, store.hnsw.digest(previous.generation))
-    : null;
-  let hnsw = null;
-  const total = (old?.getCurrentCount() ?? 0) + addedLabels.length;
-  if (old && total - chunkCount <= MAX_TOMBSTONE_SHARE * total) {
+  // Incremental from the newest file (older than the last generation if an ingest was killed between
+  // batches), unless it is too full of tombstones; otherwise a compact rebuild.
+  const recorded = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims ? store.hnsw.recorded(previous.generation) : null;
+  const old = recorded && readHnsw(hnswFile(store.dir, recorded.generation), ctx.model.dims, params, recorded.digest);
+  let index: LoadedHnsw | null = null;
+  if (old) {
     try {
-      for (const label of removedLabels) old.markDelete(label);
-      addPoints(old, store.chunkVectors(addedLabels));
-      // A previous ingest killed between batches left chunks that file never got: then rebuild.
-      if (store.hnsw.covers(old, chunkCount)) hnsw = old;
+      const missing = store.hnsw.reconcile(old);
+      if (old.deleted.size <= MAX_TOMBSTONE_SHARE * (old.hnsw.getCurrentCount() + missing.length)) {
+        addPoints(old.hnsw, store.chunkVectors(missing));
+        index = old;
+      }
     } catch {
       // The old file did not match its generation after all: fall through to a rebuild.
     }
   }
-  hnsw ??= store.hnsw.build(ctx.model.dims, params, chunkCount);
+  index ??= { hnsw: store.hnsw.build(ctx.model.dims, params, chunkCount), deleted: new Set() };
   failpoint("after-commit");
-  store.hnsw.persist(hnsw, generation, chunkCount, { writer: true });
+  store.hnsw.persist(index.hnsw, generation, { writer: true });
+  store.hnsw.adopt(index, generation, chunkCount);
   ctx.progress({ phase: "index", done: 1, total: 1 });
-  return ctx.summary({ embedded, reused: totalChunks - toEmbed, chunks: chunkCount, embedSeconds });
+  const papers = store.counts().papers;
+  return ctx.summary({ written, papers, embedded, reused: writtenChunks - embedded, chunks: chunkCount, embedSeconds });
 }

@@ -1,21 +1,36 @@
-// The store's HNSW index: the file of the current generation, loaded once per generation, or rebuilt from
-// the vectors in SQLite (no model inference) when it is missing, unreadable or does not match the store.
+// The store's HNSW index: the newest file written at or before the current generation, loaded once, brought
+// up to date with the store (no model inference), or rebuilt from the vectors in SQLite when it is missing,
+// unreadable or does not match the store.
 import { statSync } from "node:fs";
 import { z } from "zod";
 import { PapersiftError } from "../errors.ts";
-import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams } from "./hnsw.ts";
+import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams, type LoadedHnsw } from "./hnsw.ts";
 import { ingestRunning } from "./lock.ts";
 import type { Store } from "./store.ts";
 
 const HnswDigestRow = z.object({ size: z.number().int().nonnegative(), sha256: z.string() });
 
+/** An index in memory: the generation it answers for, the file generation it came from, its deleted labels. */
+interface Loaded extends LoadedHnsw {
+  generation: number;
+  /** The generation of the file it was read from or written as. */
+  file: number;
+  /** How many chunks a search may ask it for. */
+  chunks: number;
+}
+
 export class HnswCache {
-  /** The HNSW index loaded for a generation, with that generation's chunk count. */
-  private loaded: { generation: number; hnsw: Hnsw; chunks: number } | null = null;
+  private loaded: Loaded | null = null;
 
   constructor(private readonly store: Store) {}
 
-  /** The index of the current generation, and how many chunks a search may ask it for. */
+  /**
+   * The index of the current generation, and how many chunks a search may ask it for. Every committed batch
+   * of an ingest is a generation, and the file is written when the ingest ends: in between, the newest
+   * earlier file is used as it is (the papers written since are found by their words), so readers do not
+   * redo the ingest's work after every batch. Once no ingest is running (one was killed), the index is
+   * brought up to the store: chunks it lacks are added, labels of removed chunks marked deleted.
+   */
   current(): { hnsw: Hnsw; chunks: number } {
     const store = this.store;
     return store.read(() => {
@@ -23,18 +38,45 @@ export class HnswCache {
       if (!state) throw new PapersiftError("INDEX_MISSING", `the index at ${store.dir} is empty`);
       if (this.loaded?.generation === state.generation) return this.loaded;
       const chunks = store.sql("SELECT count(*) FROM chunks").pluck().get() as number;
-      let hnsw = readHnsw(hnswFile(store.dir, state.generation), state.model.dims, state.hnsw, this.digest(state.generation));
-      // A large ingest commits papers in steps and updates the HNSW file at its end. While it runs, the file
-      // lacks the chunks written so far: readers use it as it is (those papers are found by their words until
-      // the ingest ends) instead of rebuilding after every step. A killed ingest leaves no live lock: rebuild.
-      if (!hnsw || (!this.covers(hnsw, chunks) && !ingestRunning(store.dir))) {
-        hnsw = this.build(state.model.dims, state.hnsw, chunks);
-        this.persist(hnsw, state.generation, chunks);
+      const recorded = this.recorded(state.generation);
+      let index: LoadedHnsw | null = null;
+      let file = recorded?.generation ?? state.generation;
+      if (recorded && this.loaded?.file === recorded.generation) index = this.loaded;
+      else if (recorded) index = readHnsw(hnswFile(store.dir, recorded.generation), state.model.dims, state.hnsw, recorded.digest);
+      if (!index) {
+        index = { hnsw: this.build(state.model.dims, state.hnsw, chunks), deleted: new Set() };
+        file = this.persist(index.hnsw, state.generation) ? state.generation : -1;
+      } else {
+        const missing = this.reconcile(index);
+        if (missing.length && !ingestRunning(store.dir)) {
+          addPoints(index.hnsw, store.chunkVectors(missing));
+          file = this.persist(index.hnsw, state.generation) ? state.generation : -1;
+        }
       }
-      // Searches ask for at most as many chunks as the file holds (fewer than the store's while an ingest runs).
-      this.loaded = { generation: state.generation, hnsw, chunks: Math.min(chunks, hnsw.getCurrentCount()) };
+      // Searches ask for at most as many chunks as the index holds (fewer than the store's while an ingest runs).
+      const live = index.hnsw.getCurrentCount() - index.deleted.size;
+      this.loaded = { ...index, generation: state.generation, file, chunks: Math.min(chunks, live) };
       return this.loaded;
     });
+  }
+
+  /**
+   * Bring an index read from an older generation's file up to the store, part one: mark the labels of chunks
+   * that are gone deleted. Returns the chunks it lacks, for the caller to add (labels are never reused, so a
+   * label's vector never changes).
+   */
+  reconcile(index: LoadedHnsw): number[] {
+    const labels = new Set(index.hnsw.getIdsList());
+    const missing: number[] = [];
+    for (const rowid of this.store.sql("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>) {
+      if (!labels.delete(rowid)) missing.push(rowid);
+    }
+    for (const label of labels) {
+      if (index.deleted.has(label)) continue;
+      index.hnsw.markDelete(label);
+      index.deleted.add(label);
+    }
+    return missing;
   }
 
   /**
@@ -58,18 +100,6 @@ export class HnswCache {
     }
   }
 
-  /**
-   * Does this HNSW file hold every chunk of the store? Labels are never reused, so a file that has them all
-   * can only differ by extra labels of removed chunks, which queries drop when they look the label up.
-   */
-  covers(hnsw: Hnsw, chunks: number): boolean {
-    if (hnsw.getCurrentCount() < chunks) return false;
-    const labels = new Set(hnsw.getIdsList());
-    const rows = this.store.sql("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>;
-    for (const rowid of rows) if (!labels.has(rowid)) return false;
-    return true;
-  }
-
   /** A new index of every chunk vector in the store. */
   build(dims: number, params: HnswParams, capacity: number): Hnsw {
     const hnsw = createHnsw(dims, params, capacity);
@@ -77,30 +107,41 @@ export class HnswCache {
     return hnsw;
   }
 
-  /** Is the current generation's HNSW file on disk, at the size recorded when it was written? */
+  /** Is the newest HNSW file of the current generation on disk, at the size recorded when it was written? */
   filePresent(): boolean {
     const generation = this.store.state()?.generation;
-    const digest = generation === undefined ? null : this.digest(generation);
+    const recorded = generation === undefined ? null : this.recorded(generation);
     try {
-      return digest !== null && statSync(hnswFile(this.store.dir, generation!)).size === digest.size;
+      return recorded !== null && statSync(hnswFile(this.store.dir, recorded.generation)).size === recorded.digest.size;
     } catch {
       return false;
     }
   }
 
-  /** Size and sha256 of the HNSW file written for a generation, as recorded by whoever wrote it. */
-  digest(generation: number): HnswDigest | null {
-    const row = this.store.meta(`hnsw-${generation}`);
-    const parsed = row === undefined ? null : HnswDigestRow.safeParse(JSON.parse(row));
-    return parsed?.success ? parsed.data : null;
+  /** The newest HNSW file written at or before a generation, with its size and sha256 as its writer recorded them. */
+  recorded(generation: number): { generation: number; digest: HnswDigest } | null {
+    const rows = this.store.sql("SELECT key, value FROM meta WHERE key LIKE 'hnsw-%'").all() as { key: string; value: string }[];
+    let best: { generation: number; digest: HnswDigest } | null = null;
+    for (const { key, value } of rows) {
+      const g = Number(key.slice("hnsw-".length));
+      if (!Number.isInteger(g) || g > generation || (best && best.generation > g)) continue;
+      let parsed;
+      try {
+        parsed = HnswDigestRow.safeParse(JSON.parse(value));
+      } catch {
+        continue;
+      }
+      if (parsed.success) best = { generation: g, digest: parsed.data };
+    }
+    return best;
   }
 
   /**
    * Write the HNSW file for a generation and record its digest. The writer must succeed (and drops other
    * generations' files and digests); for a reader it is best effort (in a read-only folder it just rebuilds
-   * again next time).
+   * again next time). Returns whether the file was written.
    */
-  persist(hnsw: Hnsw, generation: number, chunks: number, options: { writer?: boolean } = {}): void {
+  persist(hnsw: Hnsw, generation: number, options: { writer?: boolean } = {}): boolean {
     const store = this.store;
     try {
       const digest = writeHnsw(hnsw, store.dir, generation, options.writer === true);
@@ -108,9 +149,15 @@ export class HnswCache {
         store.setMeta(`hnsw-${generation}`, JSON.stringify(digest));
         if (options.writer) store.sql("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
       })();
+      return true;
     } catch (error) {
       if (options.writer) throw error;
+      return false;
     }
-    this.loaded = { generation, hnsw, chunks };
+  }
+
+  /** After the writer persisted a generation's index: serve it from memory rather than reading the file back. */
+  adopt(index: LoadedHnsw, generation: number, chunks: number): void {
+    this.loaded = { ...index, generation, file: generation, chunks };
   }
 }

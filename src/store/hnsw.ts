@@ -55,20 +55,32 @@ export interface HnswDigest {
  */
 function digestOf(file: string): HnswDigest & { header: Buffer } {
   const hash = createHash("sha256");
-  const block = Buffer.alloc(4 << 20);
   const header = Buffer.alloc(HEADER);
-  const fd = openSync(file, "r");
   let size = 0;
+  forEachBlock(file, () => 4 << 20, (block) => {
+    if (size < HEADER) block.copy(header, size, 0, Math.min(block.length, HEADER - size));
+    hash.update(block);
+    size += block.length;
+  });
+  return { size, sha256: hash.digest("hex"), header: header.subarray(0, Math.min(size, HEADER)) };
+}
+
+/** Read a file front to back in blocks whose length `next` chooses; `each` sees every block in order. */
+function forEachBlock(file: string, next: (offset: number) => number, each: (block: Buffer, offset: number) => void): void {
+  const fd = openSync(file, "r");
+  let buffer = Buffer.alloc(0);
   try {
-    for (let n = readSync(fd, block, 0, block.length, null); n > 0; n = readSync(fd, block, 0, block.length, null)) {
-      if (size < HEADER) block.copy(header, size, 0, Math.min(n, HEADER - size));
-      hash.update(block.subarray(0, n));
-      size += n;
+    for (let offset = 0; ; ) {
+      const want = next(offset);
+      if (buffer.length < want) buffer = Buffer.alloc(want);
+      const n = readSync(fd, buffer, 0, want, offset);
+      if (n <= 0) return;
+      each(buffer.subarray(0, n), offset);
+      offset += n;
     }
   } finally {
     closeSync(fd);
   }
-  return { size, sha256: hash.digest("hex"), header: header.subarray(0, Math.min(size, HEADER)) };
 }
 
 const HEADER = 96;
@@ -92,25 +104,55 @@ function headerFits(bytes: Buffer, size: number, dims: number): boolean {
   );
 }
 
+/** An HNSW index as loaded, with the labels its file marks deleted (hnswlib cannot be asked). */
+export interface LoadedHnsw {
+  hnsw: Hnsw;
+  deleted: Set<number>;
+}
+
 /**
  * Read the file for this generation; null (the caller rebuilds from SQLite) if it is missing, or does not
  * match the size and sha256 recorded when it was written: damaged, truncated, or some other index's file.
+ * One pass over the file checks it and collects the labels of elements marked deleted: byte 2 of an
+ * element's level-0 link header (hnswalg.h isMarkedDeleted); the label is the u64 at labelOffset.
  */
-export function readHnsw(file: string, dims: number, params: HnswParams, expected: HnswDigest | null): Hnsw | null {
+export function readHnsw(file: string, dims: number, params: HnswParams, expected: HnswDigest | null): LoadedHnsw | null {
   if (!expected) return null;
-  let actual;
+  const hash = createHash("sha256");
+  let header: Buffer | null = null;
+  let layout: { count: number; perElement: number; labelOffset: number } | null = null;
+  const deleted = new Set<number>();
+  let size = 0;
   try {
     if (statSync(file).size !== expected.size) return null;
-    actual = digestOf(file);
+    forEachBlock(
+      file,
+      // The header alone, then whole elements of the level-0 block, then the rest.
+      (offset) => (offset === 0 ? HEADER : layout && offset < HEADER + layout.count * layout.perElement ? Math.max(1, Math.floor((4 << 20) / layout.perElement)) * layout.perElement : 4 << 20),
+      (block, offset) => {
+        hash.update(block);
+        size += block.length;
+        if (offset === 0) {
+          header = Buffer.from(block);
+          if (!headerFits(header, expected.size, dims)) throw new Error("header does not fit");
+          layout = { count: Number(header.readBigUInt64LE(16)), perElement: Number(header.readBigUInt64LE(24)), labelOffset: Number(header.readBigUInt64LE(32)) };
+          return;
+        }
+        if (!layout || offset >= HEADER + layout.count * layout.perElement) return;
+        for (let at = 0; at + layout.perElement <= block.length; at += layout.perElement) {
+          if (block[at + 2]! & 1) deleted.add(Number(block.readBigUInt64LE(at + layout.labelOffset)));
+        }
+      },
+    );
   } catch {
     return null;
   }
-  if (actual.size !== expected.size || actual.sha256 !== expected.sha256 || !headerFits(actual.header, actual.size, dims)) return null;
+  if (size !== expected.size || hash.digest("hex") !== expected.sha256 || !header) return null;
   try {
     const index = new HierarchicalNSW("cosine", dims);
     index.readIndexSync(file);
     index.setEf(params.efSearch);
-    return index;
+    return { hnsw: index, deleted };
   } catch {
     return null;
   }

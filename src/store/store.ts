@@ -59,10 +59,13 @@ export interface Change {
   write: PaperWrite[];
   remove: string[];
   /**
-   * Given on an ingest's last step: the state it leaves (a new generation). Earlier steps of a large ingest
-   * commit their papers without it, so a killed ingest keeps them; the generation moves once, at the end.
+   * The state this step leaves; every step moves the generation by one. A large ingest's earlier steps keep
+   * the model and chunking of the index they started from (a killed ingest keeps its batches, and the next
+   * one still sees what it must re-embed); the first steps of a new index record the ones in use.
    */
-  state: Omit<StoreState, "generation" | "lastIngest"> | null;
+  state: Omit<StoreState, "generation" | "lastIngest">;
+  /** The ingest's last step: it also drops the vectors no chunk uses any more. */
+  last: boolean;
 }
 
 export interface ChunkRow {

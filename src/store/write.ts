@@ -25,10 +25,14 @@ export function putVectors(store: Store, items: { key: Buffer; vector: Float32Ar
 }
 
 /**
- * Apply one step of an ingest as a single transaction; returns the HNSW edits it implies and, on the last
- * step, the new generation.
+ * Apply one step of an ingest as a single transaction that moves the generation by one; returns the new
+ * generation, the HNSW edits it implies and the ids of the papers it removed.
  */
-export function applyChange(store: Store, change: Change): { generation: number | null; removedLabels: number[]; addedLabels: number[] } {
+export function applyChange(
+  store: Store,
+  change: Change,
+): { generation: number; removedLabels: number[]; addedLabels: number[]; removed: string[] } {
+  const removed: string[] = [];
   const removedLabels: number[] = [];
   const addedLabels: number[] = [];
   const sql = (text: string) => store.sql(text);
@@ -61,6 +65,7 @@ export function applyChange(store: Store, change: Change): { generation: number 
       if (rowid === undefined) continue;
       dropChunks(rowid);
       deletePaper.run(rowid);
+      removed.push(id);
     }
     for (const paper of change.write) {
       const { chunks, ...fields } = paper;
@@ -82,16 +87,16 @@ export function applyChange(store: Store, change: Change): { generation: number 
       insertPaperVector.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
     }
     failpoint("inside-transaction");
-    if (!change.state) return null;
     // Vectors no chunk uses any more (old model, edited text) are dropped at the end of the ingest that
     // orphaned them: not earlier, as a later step may still reuse one (a paper that moved to a new id).
-    sql("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
+    if (change.last) sql("DELETE FROM vectors WHERE rowid NOT IN (SELECT vector FROM chunks)").run();
+    // Every committed step is a generation, so long-running readers and their caches notice it (issue 17).
     const generation = (store.state()?.generation ?? 0) + 1;
     const state: StoreState = { ...change.state, generation, lastIngest: new Date().toISOString() };
     store.setMeta("state", JSON.stringify(state));
     return generation;
   })();
-  return { generation, removedLabels, addedLabels };
+  return { generation, removedLabels, addedLabels, removed };
 }
 
 function meanOfChunks(store: Store, paperRowid: number): Float32Array {
