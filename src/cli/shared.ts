@@ -85,7 +85,7 @@ export async function open(flags: { index: string; corpus: string; model?: strin
   warn(`no index at ${flags.index} yet: building it from ${flags.corpus} (once)`);
   let summary;
   try {
-    summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model, onlyIfEmpty: true }, { onProgress: progressReporter(true) });
+    summary = await ingest({ corpus: flags.corpus, index: flags.index, model: flags.model, onlyIfEmpty: true }, { onProgress: progressReporter(true), onWait: warn });
   } catch (error) {
     if (error instanceof PapersiftError && error.code === "INDEX_NOT_EMPTY") return openIndex(flags.index, { model: flags.model });
     throw error;
