@@ -4,6 +4,7 @@
 // nothing ever returns a stack trace. No CORS headers: the page is served from the same origin. The one
 // POST is /v1/embeddings (embed/serve.ts): the OpenAI embeddings protocol, for another papersift to use.
 import { readFileSync } from "node:fs";
+import { hostname, networkInterfaces } from "node:os";
 import { Hono, type Context } from "hono";
 import { PapersiftError } from "./errors.ts";
 import type { Embedder } from "./embed.ts";
@@ -41,15 +42,50 @@ function errorResponse(c: Context, error: unknown) {
   return c.json({ error: { code: "INTERNAL", message: error instanceof Error ? error.message.split("\n")[0] : String(error), hint: "see the server's log" } }, 500);
 }
 
+/** How a host name appears in a URL: lower case, IPv6 in brackets. */
+const urlHost = (host: string) => {
+  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return bare.includes(":") ? `[${bare}]` : bare;
+};
+
 /**
- * The app over one open index. `embedder` gives the vendored model for POST /v1/embeddings (default: the
- * index's own, which is the vendored model unless the index's questions go to an endpoint).
+ * The host names a request may carry in its Host header: the loopback names, the address served on, and,
+ * when that is a wildcard (0.0.0.0, ::), every address of this machine and its name. Anything else is a
+ * page on another site reaching the server through DNS rebinding (issue 17, item 11).
  */
-export function createApp(index: PapersiftIndex, options: { embedder?: () => Promise<Embedder> } = {}): Hono {
+export function allowedHosts(listenHost: string): Set<string> {
+  const hosts = new Set(["127.0.0.1", "localhost", "[::1]", urlHost(listenHost)]);
+  if (["0.0.0.0", "[::]"].includes(urlHost(listenHost))) {
+    for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) hosts.add(urlHost(a.address.replace(/%.*$/, "")));
+    hosts.add(urlHost(hostname()));
+  }
+  return hosts;
+}
+
+export interface AppOptions {
+  /** The address the server listens on (`--host`); default 127.0.0.1. */
+  host?: string;
+  /**
+   * The vendored model for POST /v1/embeddings (default: the index's own, which is the vendored model
+   * unless the index's questions go to an endpoint).
+   */
+  embedder?: () => Promise<Embedder>;
+}
+
+export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono {
   const app = new Hono();
   const page = asset("page.html");
   const script = asset("app.js");
+  const hosts = allowedHosts(options.host ?? "127.0.0.1");
 
+  // Every route, present and future: a Host this server does not answer to is refused before anything else.
+  app.use("*", async (c, next) => {
+    const host = new URL(c.req.url).hostname;
+    if (!hosts.has(host)) {
+      return c.json({ error: { code: "MISDIRECTED", message: `this server does not answer to the host name ${host}`, hint: "open it as http://localhost:<port>/, or serve under that name with --host" } }, 421);
+    }
+    await next();
+  });
   app.use("*", async (c, next) => {
     if (c.req.url.length > MAX_URL_CHARS) return c.json({ error: { code: "TOO_LONG", message: `the request is over ${MAX_URL_CHARS} characters`, hint: "ask a shorter question" } }, 414);
     const embeddings = c.req.method === "POST" && new URL(c.req.url).pathname === "/v1/embeddings";

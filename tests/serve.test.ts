@@ -3,6 +3,7 @@
 // chromium through playwright-core), and a real MCP client from the SDK over stdio.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -81,6 +82,34 @@ describe("HTTP API", () => {
     const r = await fetch(new URL("api/stats", base), { headers: { Origin: "http://evil.example" } });
     expect(r.headers.get("access-control-allow-origin")).toBeNull();
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:/);
+  });
+
+  it("answers only the host names it listens on: a DNS-rebinding page gets 421 on every route (issue 17, item 11)", async () => {
+    const { request } = await import("node:http");
+    const port = new URL(base).port;
+    const status = (route: string, host: string, method = "GET") =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: route, method, headers: { Host: host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, "localhost"]) {
+      expect(await status("/api/stats", host), host).toBe(200);
+    }
+    for (const host of [`evil.example:${port}`, "evil.example", `127.0.0.1.nip.io:${port}`, `localhost.evil.example:${port}`, `[::2]:${port}`]) {
+      for (const route of ["/", "/app.js", "/api/stats", "/api/search?q=x", "/api/map", "/no-such-route"]) expect(await status(route, host), `${host} ${route}`).toBe(421);
+      expect(await status("/api/stats", host, "POST"), host).toBe(421);
+    }
+    // --host adds its own name; a wildcard address adds this machine's names and addresses.
+    const { createApp } = await import("../src/serve.ts");
+    expect((await createApp(library, { host: "papers.lan" }).request("http://papers.lan:4477/api/stats")).status).toBe(200);
+    expect((await createApp(library, { host: "papers.lan" }).request("http://other.lan:4477/api/stats")).status).toBe(421);
+    const everywhere = createApp(library, { host: "0.0.0.0" });
+    expect((await everywhere.request(`http://${hostname()}:4477/api/stats`)).status).toBe(200);
+    expect((await everywhere.request("http://evil.example/api/stats")).status).toBe(421);
   });
 
   it("picks up an ingest made beside it on the next request", async () => {

@@ -14,7 +14,7 @@ program
   .addOption(modelOption())
   .addHelpText(
     "after",
-    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (its `ingest --embedder` given this server's address).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
+    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request. It answers only requests addressed\nto 127.0.0.1, localhost, [::1] or --host (421 otherwise), so another site cannot reach it through DNS rebinding.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id>?k=…   /api/clusters?threshold=…   /api/papers/<id>   /api/stats   /api/map\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (its `ingest --embedder` given this server's address).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
   )
   .action(async (flags) => {
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
@@ -32,7 +32,7 @@ program
     const own = await index.embedder();
     const local = isRemote(own) ? loadEmbedder({ model: flags.model }) : Promise.resolve(own);
     local.catch(() => {}); // reported by the request that awaits it
-    const server = serve({ fetch: createApp(index, { embedder: () => local }).fetch, port: flags.port, hostname: flags.host });
+    const server = serve({ fetch: createApp(index, { host: flags.host, embedder: () => local }).fetch, port: flags.port, hostname: flags.host });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
       server.once("error", (error: NodeJS.ErrnoException) =>
