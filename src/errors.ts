@@ -22,7 +22,7 @@ const catalogue = {
   INDEX_CORRUPT: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it from the corpus" },
   INDEX_INCOMPATIBLE: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it with this version" },
   INDEX_LOCKED: { kind: "failure", hint: "wait for the other ingest to finish, or remove the lock file if that process is gone" },
-  UNKNOWN_PAPER: { kind: "input", hint: "pass an exact id, an exact title, or an unambiguous part of a title" },
+  UNKNOWN_PAPER: { kind: "input", hint: "pass an exact id, a DOI, an exact title, or an unambiguous part of a title" },
   UNKNOWN_TOPIC: { kind: "input", hint: "run `papersift clusters` to list the topics and their ids" },
   AMBIGUOUS_PAPER: { kind: "input", hint: "use more of the title, or the paper's id" },
   EMBEDDER_BAD_URL: { kind: "input", hint: "pass --embedder the server's base URL, e.g. http://127.0.0.1:8080 (a key goes in PAPERSIFT_EMBEDDER_KEY)" },

@@ -38,11 +38,13 @@ export const DEFAULT_MODE: SearchMode = "hybrid";
 export const topicMinSize = (papers: number) => Math.max(5, Math.ceil(papers * 0.002));
 
 const K = z.number().int().min(1).max(1_000_000);
+/** Papers a search or related returns unless asked for more. */
+export const DEFAULT_K = 10;
 
 export const SearchOptions = z
   .object({
     ...FilterFields,
-    k: K.default(10),
+    k: K.default(DEFAULT_K),
     mode: z.enum(["hybrid", "dense", "lexical"]).default(DEFAULT_MODE),
     minScore: z.number().finite().optional(),
     /** Hybrid mode's weight of normalised BM25; default: the one tuned for the index's model. */
@@ -51,7 +53,7 @@ export const SearchOptions = z
     explain: z.boolean().default(false),
   })
   .superRefine(checkRange);
-export const RelatedOptions = z.object({ ...FilterFields, k: K.default(10) }).superRefine(checkRange);
+export const RelatedOptions = z.object({ ...FilterFields, k: K.default(DEFAULT_K) }).superRefine(checkRange);
 export const ClusterOptions = z
   .object({
     ...FilterFields,

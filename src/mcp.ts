@@ -1,36 +1,141 @@
-// papersift mcp: the Model Context Protocol over stdio, for AI assistants. Four tools over one open index,
-// with zod input schemas (the library's own filter fields) and the same JSON as the CLI and the HTTP API.
-// stdout carries only protocol messages; anything for people goes to stderr.
+// papersift mcp: the Model Context Protocol over stdio, for AI assistants. Four tools over one index, with
+// zod input schemas (the library's own filter fields) and the library's JSON. Sized for an assistant's
+// context (issue 20, §4): every tool answers a few kilobytes by default and caps what it can return, and
+// says both in its description. A missing or damaged index still answers `initialize`; each tool then
+// returns an error that says what to run. stdout carries only protocol messages.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
+import { DEFAULT_K, type PapersiftIndex, type PaperDetail } from "./index.ts";
 import { PapersiftError } from "./errors.ts";
-import type { PapersiftIndex } from "./index.ts";
+import { usageFor } from "./model.ts";
+import { defaultResolution, type Clustering } from "./query/clusters.ts";
 import { FilterFields } from "./query/filter.ts";
+import { MAX_SNIPPET_CHARS } from "./query/snippet.ts";
+import { isCorruption } from "./store/store.ts";
 
 type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean };
 
-/** A tool's answer as JSON text; a mistake the caller can fix as an error result saying how. */
-async function answer(work: () => unknown): Promise<ToolResult> {
+/** Most papers search_papers and related_papers return (about 0.6 KB each). */
+export const MAX_PAPERS = 50;
+/** list_clusters: most topics listed, and a topic's papers by default and at most. */
+export const MAX_TOPICS = 100;
+export const DEFAULT_TOPIC_PAPERS = 20;
+export const MAX_TOPIC_PAPERS = 200;
+/** get_paper: an abstract or a metadata text is cut at this many characters. */
+export const MAX_TEXT_CHARS = 5_000;
+export const MAX_META_CHARS = 500;
+
+/** Where the tools get the index: open once, or the reason it cannot be (asked again on every call). */
+export interface IndexSource {
+  /** The open index, or a PapersiftError that says what to run. */
+  get(): Promise<PapersiftIndex>;
+  /** The index if it is open now (tool descriptions state its defaults), without trying to open it. */
+  current(): PapersiftIndex | null;
+  /** The index and corpus folders, for the errors' fixes. */
+  paths: { index: string; corpus: string };
+}
+
+/** Try the index on every call until it opens, so that running `papersift ingest` mends a running server. */
+export function indexSource(paths: { index: string; corpus: string }, open: () => Promise<PapersiftIndex>): IndexSource {
+  let index: PapersiftIndex | null = null;
+  return {
+    paths,
+    current: () => index,
+    async get() {
+      index ??= await open();
+      return index;
+    },
+  };
+}
+
+/** A tool's answer as JSON text; anything the user can fix as an error result that says how. */
+async function answer({ index: dir, corpus }: IndexSource["paths"], work: () => Promise<unknown>): Promise<ToolResult> {
+  const fail = (text: string): ToolResult => ({ content: [{ type: "text", text }], isError: true });
   try {
     return { content: [{ type: "text", text: JSON.stringify(await work()) }] };
   } catch (error) {
-    if (!(error instanceof PapersiftError)) throw error;
-    return { content: [{ type: "text", text: `${error.message} (${error.code}; ${error.hint})` }], isError: true };
+    if (error instanceof PapersiftError) {
+      const fix =
+        error.code === "INDEX_MISSING"
+          ? `run \`papersift ingest --corpus ${corpus} --index ${dir}\` (--corpus: the folder of your papers), then call this tool again`
+          : error.code === "INDEX_CORRUPT" || error.code === "INDEX_INCOMPATIBLE"
+            ? `run \`papersift ingest --rebuild --index ${dir}\`, then restart the MCP server`
+            : error.hint;
+      return fail(`${error.message} (${error.code}). Fix: ${fix}`);
+    }
+    if (isCorruption(error)) return fail(`the index at ${dir} is damaged (${(error as Error).message}). Fix: run \`papersift ingest --rebuild --index ${dir}\`, then restart the MCP server`);
+    throw error;
   }
 }
 
-export function createMcpServer(index: PapersiftIndex, version: string): McpServer {
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** One paper, with long texts cut (a BibTeX `file` or `note` field can run to pages). */
+export function compactPaper(paper: PaperDetail): PaperDetail {
+  const meta = paper.meta && Object.fromEntries(Object.entries(paper.meta).map(([key, value]) => {
+    const text = typeof value === "string" ? value : JSON.stringify(value);
+    return [key, text !== undefined && text.length > MAX_META_CHARS ? clip(text, MAX_META_CHARS) : value];
+  }));
+  return { ...paper, abstract: clip(paper.abstract, MAX_TEXT_CHARS), meta };
+}
+
+/** Topics with their sizes and labels only: what an assistant reads before asking for one topic. */
+export function topicList(clustering: Clustering) {
+  const { threshold, resolution, topics, coverage } = clustering;
+  return {
+    threshold,
+    resolution,
+    coverage,
+    unclustered: clustering.unclustered.length,
+    topics: topics.slice(0, MAX_TOPICS).map((t) => ({ id: t.id, label: t.label, size: t.size, clusters: t.clusters.length })),
+    ...(topics.length > MAX_TOPICS ? { more: topics.length - MAX_TOPICS } : {}),
+  };
+}
+
+/** One topic: its clusters (labels and sizes) and its most central papers, `limit` of them. */
+export function topicDetail(clustering: Clustering, id: number, limit: number) {
+  const topic = clustering.topics.find((t) => t.id === id);
+  if (!topic) throw new PapersiftError("UNKNOWN_TOPIC", `no topic ${id} (topics: ${clustering.topics.map((t) => t.id).join(", ") || "none"})`, { hint: "call list_clusters without `topic` for the topic ids" });
+  const clusters = clustering.clusters.filter((c) => c.topic === id);
+  return {
+    topic: { id: topic.id, label: topic.label, size: topic.size, cohesion: topic.cohesion },
+    clusters: clusters.slice(0, MAX_TOPICS).map((c) => ({ id: c.id, label: c.label, size: c.size })),
+    papers: topic.papers.slice(0, limit).map((p) => ({ id: p.id, title: p.title })),
+    ...(topic.papers.length > limit ? { more: topic.papers.length - limit } : {}),
+  };
+}
+
+/** The defaults list_clusters states: those of the open index, or the rule when none is open. */
+function clusterDefaults(index: PapersiftIndex | null): { threshold: string; resolution: string } {
+  if (!index) {
+    return {
+      threshold: `default: the index's model's, ${usageFor("BAAI/bge-small-en-v1.5").clusterThreshold} for bge-small`,
+      resolution: `default: ${defaultResolution(1000)} up to 1,000 papers, rising to ${defaultResolution(10_000)} at 10,000`,
+    };
+  }
+  const stats = index.stats();
+  return {
+    threshold: `default ${usageFor(stats.model.id).clusterThreshold}, this index's model's`,
+    resolution: `default ${defaultResolution(stats.papers)} for this corpus's ${stats.papers} papers`,
+  };
+}
+
+export function createMcpServer(source: IndexSource, version: string): McpServer {
   const server = new McpServer({ name: "papersift", version });
-  const k = z.number().int().min(1).max(100).optional().describe("how many papers to return (default 10)");
+  const run = <T>(work: (index: PapersiftIndex) => T | Promise<T>) => answer(source.paths, async () => work(await source.get()));
+  const k = z.number().int().min(1).max(MAX_PAPERS).optional().describe(`how many papers to return (default ${DEFAULT_K}, at most ${MAX_PAPERS})`);
+  const id = z.string().min(1).describe("the paper: its id, its DOI, its exact title, or an unambiguous part of its title");
+  const defaults = clusterDefaults(source.current());
+
   server.registerTool(
     "search_papers",
     {
       title: "Search papers",
-      description: "Find the papers in the user's local corpus that best answer a question in plain language. Returns ids, titles, scores, each paper's estimated chance of being relevant (relevance, 0..1), the best-matching snippet and where each paper is; noStrongMatch is true when no result is likely relevant.",
-      inputSchema: { query: z.string().min(1).describe("the question, in plain language"), k, mode: z.enum(["hybrid", "dense", "lexical"]).optional(), ...FilterFields },
+      description: `Find the papers in the user's local corpus that best answer a question in plain language. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each): id, title, score, each paper's estimated chance of being relevant (relevance, 0..1), the best-matching snippet (at most ${MAX_SNIPPET_CHARS} characters) and the paper's file; noStrongMatch is true when no result is likely relevant.`,
+      inputSchema: { query: z.string().min(1).describe("the question, in plain language"), k, mode: z.enum(["hybrid", "dense", "lexical"]).optional().describe("default hybrid"), ...FilterFields },
     },
-    ({ query, ...options }) => answer(async () => {
+    ({ query, ...options }) => run(async (index) => {
       const { query: q, mode, noStrongMatch, results } = await index.search(query, options);
       return { query: q, mode, noStrongMatch, results };
     }),
@@ -39,39 +144,47 @@ export function createMcpServer(index: PapersiftIndex, version: string): McpServ
     "related_papers",
     {
       title: "Related papers",
-      description: "Papers most similar to a given paper of the corpus (by id, exact title, or an unambiguous part of a title).",
-      inputSchema: { paper: z.string().min(1).describe("paper id or title"), k, ...FilterFields },
+      description: `Papers most similar to one paper of the corpus. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each), in the same shape as search_papers.`,
+      inputSchema: { id, k, ...FilterFields },
     },
-    ({ paper, ...options }) => answer(() => index.related(paper, options)),
+    ({ id: ref, ...options }) => run((index) => index.related(ref, options)),
   );
   server.registerTool(
     "get_paper",
     {
       title: "Get paper",
-      description: "The full title, abstract, source and metadata of one paper (by id, exact title, or an unambiguous part of a title).",
-      inputSchema: { id: z.string().min(1).describe("paper id or title") },
+      description: `One paper: title, abstract (at most ${MAX_TEXT_CHARS.toLocaleString("en")} characters), its file and line, and its metadata (each field at most ${MAX_META_CHARS} characters).`,
+      inputSchema: { id },
     },
-    ({ id }) => answer(() => index.paper(id)),
+    ({ id: ref }) => run((index) => compactPaper(index.paper(ref))),
   );
   server.registerTool(
     "list_clusters",
     {
-      title: "List topics and clusters",
-      description: "The corpus grouped into topics, each split into clusters of highly similar papers, with labels and members.",
+      title: "List topics, or one topic's papers",
+      description:
+        `The corpus grouped into topics. Without \`topic\`: every topic's id, label, size and number of clusters (at most ${MAX_TOPICS} topics, largest first; about 0.1 KB each). ` +
+        `With \`topic\`: that topic's clusters (label, size) and its most central papers (id, title), ${DEFAULT_TOPIC_PAPERS} by default, at most ${MAX_TOPIC_PAPERS}.`,
       inputSchema: {
-        threshold: z.number().min(-1).max(1).optional().describe("fine clusters: minimum mean cosine similarity (default 0.6)"),
-        resolution: z.number().positive().max(100).optional().describe("topics: Louvain resolution, higher gives more, smaller topics (default: 1 up to 1,000 papers, rising to 3 at 10,000)"),
+        topic: z.number().int().min(1).optional().describe("a topic id from the list: return its clusters and papers"),
+        limit: z.number().int().min(1).max(MAX_TOPIC_PAPERS).optional().describe(`with topic: how many papers (default ${DEFAULT_TOPIC_PAPERS}, at most ${MAX_TOPIC_PAPERS})`),
+        threshold: z.number().min(-1).max(1).optional().describe(`fine clusters: minimum mean cosine similarity between their papers (${defaults.threshold})`),
+        resolution: z.number().positive().max(100).optional().describe(`topics: Louvain resolution, higher gives more, smaller topics (${defaults.resolution})`),
         ...FilterFields,
       },
     },
-    (options) => answer(() => index.clusters(options)),
+    ({ topic, limit, ...options }) =>
+      run((index) => {
+        const clustering = index.clusters(options);
+        return topic === undefined ? topicList(clustering) : topicDetail(clustering, topic, limit ?? DEFAULT_TOPIC_PAPERS);
+      }),
   );
   return server;
 }
 
 /** Serve MCP on stdin/stdout until the client disconnects. */
-export async function runMcp(index: PapersiftIndex, version: string): Promise<void> {
-  const server = createMcpServer(index, version);
+export async function runMcp(source: IndexSource, version: string): Promise<void> {
+  const server = createMcpServer(source, version);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
   process.stdin.on("end", () => void server.close());

@@ -2,13 +2,16 @@
 // of the bundled corpus: the API against the library, every bad-input class, a real browser (Debian's
 // chromium through playwright-core), and a real MCP client from the SDK over stdio.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { MAX_PAPERS } from "../src/mcp.ts";
+import { usageFor } from "../src/model.ts";
+import { defaultResolution } from "../src/query/clusters.ts";
 import { BUNDLED_CORPUS, bundledPapers, ROOT, sharedEmbedder, tempDir } from "./helpers.ts";
 import { startServe } from "./serve-process.ts";
 
@@ -114,7 +117,6 @@ describe("HTTP API", () => {
 
   it("picks up an ingest made beside it on the next request", async () => {
     const dir = tempDir();
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(path.join(dir, "a.jsonl"), JSON.stringify({ id: "x1", title: "First paper on sparse attention", abstract: "Sparse attention for long documents." }) + "\n");
     const idx = tempDir();
     const embedder = await sharedEmbedder();
@@ -184,29 +186,121 @@ describe("web page, in a real browser", () => {
 });
 
 describe("MCP server", () => {
-  it("a real SDK client lists the four tools and calls each one", async () => {
+  const connect = async (index: string, extra: string[] = []) => {
     const client = new Client({ name: "papersift-test", version: "1.0.0" });
-    const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, "bin", "papersift.js"), "mcp", "--index", indexDir], stderr: "pipe" });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(ROOT, "bin", "papersift.js"), "mcp", "--index", index, ...extra], stderr: "pipe" });
     await client.connect(transport);
+    return client;
+  };
+  type ToolAnswer = { isError?: boolean; content: { text: string }[] };
+  const call = async (client: Client, name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as ToolAnswer;
+  const text = (r: ToolAnswer) => JSON.parse(r.content[0]!.text) as Record<string, unknown>;
+
+  it("a real SDK client calls each tool: compact by default, capped, `id` everywhere, defaults stated from the code (issue 20 §4, issue 17 item 17)", async () => {
+    const client = await connect(indexDir);
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(["get_paper", "list_clusters", "related_papers", "search_papers"]);
-      expect(tools.find((t) => t.name === "search_papers")!.inputSchema.properties).toHaveProperty("category");
+      const tool = (name: string) => tools.find((t) => t.name === name)!;
+      expect(tool("search_papers").inputSchema.properties).toHaveProperty("category");
+      // One name for a paper in every tool that takes one.
+      expect(Object.keys(tool("related_papers").inputSchema.properties!)).toContain("id");
+      expect(Object.keys(tool("related_papers").inputSchema.properties!)).not.toContain("paper");
+      expect(Object.keys(tool("get_paper").inputSchema.properties!)).toContain("id");
+      // Every description states its cap; list_clusters states this index's defaults, as the code computes them.
+      for (const t of tools) expect(t.description, t.name).toMatch(/at most \d/);
+      const clusterArgs = tool("list_clusters").inputSchema.properties as Record<string, { description: string }>;
+      expect(clusterArgs.threshold!.description).toContain(`default ${usageFor("BAAI/bge-small-en-v1.5").clusterThreshold}`);
+      expect(clusterArgs.threshold!.description).not.toContain("0.6");
+      expect(clusterArgs.resolution!.description).toContain(`default ${defaultResolution(71)}`);
 
-      const text = (r: unknown) => JSON.parse((r as { content: { text: string }[] }).content[0]!.text) as Record<string, unknown>;
       const question = "reward models that resist overoptimization";
-      const search = await client.callTool({ name: "search_papers", arguments: { query: question, k: 3 } });
-      const expected = await library.search(question, { k: 3 });
+      const search = await call(client, "search_papers", { query: question });
+      const expected = await library.search(question);
       expect(text(search)).toEqual({ query: expected.query, mode: expected.mode, noStrongMatch: expected.noStrongMatch, results: expected.results });
+      expect((await call(client, "search_papers", { query: question, k: MAX_PAPERS + 1 })).isError).toBe(true);
       const id = bundledPapers()[0]!.id;
-      expect(text(await client.callTool({ name: "related_papers", arguments: { paper: id, k: 2 } }))).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 2 }))));
-      expect(text(await client.callTool({ name: "get_paper", arguments: { id } }))).toMatchObject({ id, abstract: bundledPapers()[0]!.abstract });
-      expect(text(await client.callTool({ name: "list_clusters", arguments: {} }))).toEqual(JSON.parse(JSON.stringify(library.clusters())));
-      const missing = (await client.callTool({ name: "get_paper", arguments: { id: "no-such-paper-at-all" } })) as { isError?: boolean; content: { text: string }[] };
+      expect(text(await call(client, "related_papers", { id, k: 2 }))).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 2 }))));
+      expect(text(await call(client, "get_paper", { id }))).toMatchObject({ id, abstract: bundledPapers()[0]!.abstract });
+
+      // Topics with sizes and labels only; a topic's papers on request, `limit` of them.
+      const listed = await call(client, "list_clusters", {});
+      const full = library.clusters();
+      const topics = text(listed).topics as { id: number; label: string; size: number }[];
+      expect(topics.map((t) => [t.id, t.label, t.size])).toEqual(full.topics.map((t) => [t.id, t.label, t.size]));
+      expect(listed.content[0]!.text).not.toContain(full.topics[0]!.papers[0]!.title);
+      const one = text(await call(client, "list_clusters", { topic: full.topics[0]!.id, limit: 3 }));
+      expect((one.papers as { id: string }[]).map((p) => p.id)).toEqual(full.topics[0]!.papers.slice(0, 3).map((p) => p.id));
+      expect(one.more).toBe(full.topics[0]!.size - 3);
+      const unknown = await call(client, "list_clusters", { topic: 999 });
+      expect(unknown.isError).toBe(true);
+      expect(unknown.content[0]!.text).toMatch(/no topic 999/);
+
+      // Sizes: every default answer fits an assistant's context (list_clusters was 26.8 KB on these 71 papers).
+      const sizes = { search: search.content[0]!.text.length, list: listed.content[0]!.text.length };
+      expect(sizes.list).toBeLessThan(2_000);
+      expect(sizes.search).toBeLessThan(8_000);
+
+      const missing = await call(client, "get_paper", { id: "no-such-paper-at-all" });
       expect(missing.isError).toBe(true);
       expect(missing.content[0]!.text).toMatch(/no paper matches/);
     } finally {
       await client.close();
+    }
+  });
+
+  it("accepts a DOI wherever it takes an id, in any of its usual spellings", async () => {
+    const corpus = tempDir();
+    writeFileSync(
+      path.join(corpus, "papers.jsonl"),
+      [
+        { id: "p1", title: "Sparse attention for long documents", abstract: "We make attention sparse so that long documents fit.", doi: "10.1234/Sparse.2024.7" },
+        { id: "p2", title: "Dense retrieval of passages", abstract: "Dual encoders retrieve passages for open-domain questions.", doi: "10.5555/other" },
+        { id: "p3", title: "Reward models for language models", abstract: "Reward models trained from preferences guide fine-tuning." },
+      ].map((p) => JSON.stringify(p)).join("\n") + "\n",
+    );
+    const index = tempDir();
+    await ingest({ corpus, index }, { embedder: await sharedEmbedder() });
+    const client = await connect(index);
+    try {
+      for (const doi of ["10.1234/Sparse.2024.7", "10.1234/sparse.2024.7", "doi:10.1234/sparse.2024.7", "https://doi.org/10.1234/SPARSE.2024.7"]) {
+        expect(text(await call(client, "get_paper", { id: doi })).id, doi).toBe("p1");
+        expect((text(await call(client, "related_papers", { id: doi, k: 1 })).paper as { id: string }).id, doi).toBe("p1");
+      }
+      expect((await call(client, "get_paper", { id: "10.1234/nothing" })).isError).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("a missing or damaged index still answers initialize; each tool then says what to run, and an ingest mends it", async () => {
+    const index = path.join(tempDir(), "not-built-yet");
+    const client = await connect(index, ["--corpus", "my-papers"]);
+    try {
+      expect(client.getServerVersion()?.name).toBe("papersift");
+      expect((await client.listTools()).tools).toHaveLength(4);
+      for (const [name, args] of [["search_papers", { query: "x" }], ["get_paper", { id: "x" }], ["related_papers", { id: "x" }], ["list_clusters", {}]] as const) {
+        const r = await call(client, name, args);
+        expect(r.isError, name).toBe(true);
+        expect(r.content[0]!.text, name).toContain(`papersift ingest --corpus my-papers --index ${index}`);
+      }
+      const corpus = tempDir();
+      writeFileSync(path.join(corpus, "a.jsonl"), JSON.stringify({ id: "x1", title: "Sparse attention", abstract: "Attention made sparse for long documents." }) + "\n");
+      await ingest({ corpus, index }, { embedder: await sharedEmbedder() });
+      expect(text(await call(client, "get_paper", { id: "x1" })).title).toBe("Sparse attention");
+    } finally {
+      await client.close();
+    }
+
+    const damaged = tempDir();
+    writeFileSync(path.join(damaged, "papersift.db"), "this is not a database, it only has the name of one".repeat(100));
+    const second = await connect(damaged);
+    try {
+      const r = await call(second, "list_clusters", {});
+      expect(r.isError).toBe(true);
+      expect(r.content[0]!.text).toContain(`papersift ingest --rebuild --index ${damaged}`);
+    } finally {
+      await second.close();
     }
   });
 });

@@ -56,7 +56,7 @@ filterOptions(program.command("search"))
 
 filterOptions(program.command("related"))
   .description("papers most similar to a given paper")
-  .argument("<paper>", "an exact id, an exact title, or an unambiguous part of a title")
+  .argument("<paper>", "an exact id, a DOI, an exact title, or an unambiguous part of a title")
   .addOption(kOption())
   .addOption(indexOption())
   .addOption(jsonOption())

@@ -1,6 +1,7 @@
 // The long-running servers: the web page and HTTP API (serve), and MCP over stdio (mcp).
 import { Option, type Command } from "commander";
 import { PapersiftError } from "../errors.ts";
+import { openIndex } from "../index.ts";
 import { corpusOption, indexOption, integer, modelOption, open, out } from "./shared.ts";
 
 export function registerServers(program: Command): void {
@@ -53,13 +54,17 @@ program
   .addOption(modelOption())
   .addHelpText(
     "after",
-    '\nTools: search_papers, related_papers, get_paper, list_clusters (JSON as the CLI\'s --json).\nRegister it with a client, e.g. in its mcpServers configuration:\n  { "papersift": { "command": "papersift", "args": ["mcp", "--index", "/path/to/index-cache"] } }',
+    '\nTools: search_papers, related_papers, get_paper, list_clusters (JSON as the CLI\'s --json, each capped to\na few kilobytes for an assistant\'s context). A missing index is not built: the tools say what to run.\nRegister it with a client, e.g. in its mcpServers configuration:\n  { "papersift": { "command": "papersift", "args": ["mcp", "--index", "/path/to/index-cache"] } }',
   )
   .action(async (flags) => {
-    const index = await open({ ...flags, json: true });
-    const { runMcp } = await import("../mcp.ts");
-    await runMcp(index, program.version() ?? "0.0.0");
-    index.close();
+    // A missing or damaged index still answers `initialize`, and each tool then says what to run; building
+    // one here would keep the client waiting past its handshake. Opened now when it can be, so that the
+    // tool descriptions state this index's defaults.
+    const { runMcp, indexSource } = await import("../mcp.ts");
+    const source = indexSource({ index: flags.index, corpus: flags.corpus }, () => openIndex(flags.index, { model: flags.model }));
+    await source.get().catch(() => {});
+    await runMcp(source, program.version() ?? "0.0.0");
+    source.current()?.close();
   });
 
 }

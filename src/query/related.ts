@@ -1,18 +1,25 @@
 // related: the papers nearest to a given paper, using the paper's own vector (normalised mean of its
 // chunks) as the query, the paper itself excluded.
 import { PapersiftError } from "../errors.ts";
-import type { Store } from "../store/store.ts";
+import { bareDoi, type Store } from "../store/store.ts";
 import { allowedPapers, type Filter } from "./filter.ts";
 import { denseRanking, type Hit } from "./search.ts";
 import { snippet } from "./snippet.ts";
 
-/** An exact id, an exact title, or an unambiguous part of a title (case-insensitive). */
+/** An exact id, a DOI (bare, `doi:` or a doi.org URL), an exact title, or an unambiguous part of a title (case-insensitive). */
 export function resolvePaper(store: Store, ref: string): { rowid: number; id: string; title: string } {
   const wanted = ref.trim().normalize("NFC");
   if (!wanted) throw new PapersiftError("UNKNOWN_PAPER", "no paper given");
   const papers = store.titles();
+  const byId = papers.find((p) => p.id === wanted);
+  if (byId) return byId;
+  const doi = bareDoi(wanted);
+  if (doi) {
+    const found = store.papersByDoi(doi);
+    if (found.length) return found[0]!;
+  }
   const lower = wanted.toLowerCase();
-  const exact = papers.find((p) => p.id === wanted) ?? papers.find((p) => p.title.toLowerCase() === lower);
+  const exact = papers.find((p) => p.title.toLowerCase() === lower);
   if (exact) return exact;
   const partial = papers.filter((p) => p.title.toLowerCase().includes(lower) || p.id.toLowerCase() === lower);
   if (partial.length === 1) return partial[0]!;

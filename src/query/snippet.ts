@@ -2,7 +2,8 @@
 import { splitSentences } from "../chunk.ts";
 import { terms } from "./terms.ts";
 
-const MAX_SNIPPET_CHARS = 320;
+/** A snippet is at most this long (the MCP tools state it). */
+export const MAX_SNIPPET_CHARS = 320;
 
 export function snippet(chunkText: string, question: string): string {
   const body = chunkText.slice(chunkText.indexOf("\n") + 1);

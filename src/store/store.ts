@@ -116,6 +116,12 @@ export function isCorruption(error: unknown): boolean {
   return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
 }
 
+/** A DOI as compared: lower case (DOIs are case-insensitive), without a resolver URL or `doi:` prefix; null if not a DOI. */
+export function bareDoi(text: string): string | null {
+  const match = /^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:\s*)?(10\.\d{4,9}\/\S+)$/i.exec(text.trim());
+  return match ? match[1]!.toLowerCase() : null;
+}
+
 export class Store {
   readonly dir: string;
   readonly dbFile: string;
@@ -262,6 +268,16 @@ export class Store {
   /** id and title of every paper, in ingest order. */
   titles(): { rowid: number; id: string; title: string }[] {
     return this.sql("SELECT rowid, id, title FROM papers ORDER BY rowid").all() as { rowid: number; id: string; title: string }[];
+  }
+
+  /**
+   * Papers whose metadata `doi` is this DOI (given as bareDoi gives it), in rowid order. LIKE narrows the
+   * rows (case-insensitive, no index needed at this size); the comparison itself is bareDoi's.
+   */
+  papersByDoi(doi: string): { rowid: number; id: string; title: string }[] {
+    return (this.sql("SELECT rowid, id, title, json_extract(meta, '$.doi') AS doi FROM papers WHERE meta LIKE ? ESCAPE '\\' ORDER BY rowid").all(`%${doi.replace(/[\\%_]/g, "\\$&")}%`) as { rowid: number; id: string; title: string; doi: unknown }[])
+      .filter((p) => typeof p.doi === "string" && bareDoi(p.doi) === doi)
+      .map(({ rowid, id, title }) => ({ rowid, id, title }));
   }
 
   /** Every paper's abstract by rowid, in one query (cluster labels read them all). */
