@@ -15,7 +15,7 @@ import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { clusterPapers, defaultResolution, type Clustering } from "./query/clusters.ts";
 import { checkRange, FilterFields } from "./query/filter.ts";
-import { corpusMap, type CorpusMap } from "./query/map.ts";
+import { computeMap, storedMap, type CorpusMap, type MapProgress } from "./query/map.ts";
 import { relatedPapers, resolvePaper } from "./query/related.ts";
 import { rankPapers, type Hit, type SearchMode } from "./query/search.ts";
 import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
@@ -26,7 +26,7 @@ export { ingest, type IngestSummary, type IngestProgress } from "./ingest.ts";
 export { PapersiftError, exitCodeFor, type ErrorCode } from "./errors.ts";
 export type { Explain, Hit, SearchMode } from "./query/search.ts";
 export type { Filter } from "./query/filter.ts";
-export type { CorpusMap, MapPoint } from "./query/map.ts";
+export type { CorpusMap, MapPoint, MapProgress } from "./query/map.ts";
 export type { Cluster, Clustering, Topic } from "./query/clusters.ts";
 
 /** The default mode is the one that scored best in `npm run eval` (docs/quality.md). */
@@ -119,8 +119,14 @@ export interface PapersiftIndex {
   clusters(options?: z.input<typeof ClusterOptions>): Clustering;
   /** One paper by exact id, exact title or an unambiguous part of a title. */
   paper(ref: string): PaperDetail;
-  /** Every paper as a point in 2-D with its topic and cluster (computed once per index generation). */
-  map(): CorpusMap;
+  /**
+   * Every paper as a point in 2-D with its topic and cluster: laid out once per index generation (seconds
+   * to a minute at 10k+ papers) and kept in the index, so later calls and later processes read it back.
+   * Concurrent calls share one layout.
+   */
+  map(): Promise<CorpusMap>;
+  /** The current generation's map if it is ready, else how far its layout has got (null: not started), or why it failed. */
+  mapStatus(): { ready: true; map: CorpusMap } | { ready: false; progress: MapProgress | null; error: unknown };
   stats(): Stats;
   /** The Embedder questions are embedded with (loaded on first use): a vendored model, or the index's endpoint. */
   embedder(): Promise<Embedder>;
@@ -174,7 +180,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     return loaded;
   };
 
-  let mapCache: { generation: number; map: CorpusMap } | undefined;
+  let mapJob: { generation: number; promise: Promise<CorpusMap>; map: CorpusMap | null; progress: MapProgress | null; error: unknown } | undefined;
   // The last questions' vectors: asking again (other mode, k or weight; a web page re-querying) skips the model.
   const queryVectors = new Map<string, Float32Array>();
   const remember = (query: string, vector: Float32Array) => {
@@ -268,10 +274,25 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     },
     map() {
       const generation = state().generation;
-      if (mapCache?.generation !== generation) {
-        mapCache = { generation, map: corpusMap(store, index.clusters()) };
+      if (mapJob?.generation !== generation || mapJob.error) {
+        const stored = storedMap(store, generation);
+        const job: NonNullable<typeof mapJob> = { generation, map: stored, progress: null, error: null, promise: Promise.resolve(stored!) };
+        if (!stored) {
+          job.promise = computeMap(store, generation, () => index.clusters(), (p) => (job.progress = p));
+          job.promise.then((map) => (job.map = map), (error) => (job.error = error));
+        }
+        mapJob = job;
       }
-      return mapCache.map;
+      return mapJob.promise;
+    },
+    mapStatus() {
+      const generation = state().generation;
+      if (mapJob?.generation !== generation) {
+        const stored = storedMap(store, generation);
+        if (stored) mapJob = { generation, map: stored, progress: null, error: null, promise: Promise.resolve(stored) };
+      }
+      if (mapJob?.generation === generation && mapJob.map) return { ready: true, map: mapJob.map };
+      return { ready: false, progress: mapJob?.generation === generation ? mapJob.progress : null, error: mapJob?.generation === generation ? mapJob.error : null };
     },
     embedder: getEmbedder,
     close() {

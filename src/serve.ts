@@ -3,19 +3,28 @@
 // library's own zod schemas. Bad input is 400 with {error:{code,message,hint}}, an unknown paper 404, and
 // nothing ever returns a stack trace. No CORS headers: the page is served from the same origin. The one
 // POST is /v1/embeddings (embed/serve.ts): the OpenAI embeddings protocol, for another papersift to use.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import { Hono, type Context } from "hono";
 import { PapersiftError } from "./errors.ts";
 import type { Embedder } from "./embed.ts";
 import { addEmbeddingsRoute } from "./embed/serve.ts";
-import type { PapersiftIndex } from "./index.ts";
+import type { CorpusMap, PapersiftIndex } from "./index.ts";
 
 /** Longest URL accepted; a question is at most a few hundred words. */
 const MAX_URL_CHARS = 8_192;
 
-/** The page and its script, plain files in web/ (no build step; nothing from a CDN). */
-const asset = (name: string) => readFileSync(new URL(`../web/${name}`, import.meta.url), "utf8");
+/** The page and its scripts, plain files in web/ (no build step; nothing from a CDN). */
+const WEB = new URL("../web/", import.meta.url);
+const asset = (name: string) => readFileSync(new URL(name, WEB), "utf8");
+
+/**
+ * The page's own URLs (web/app.js routes them): each answers the page, so a fresh tab on any view's URL
+ * shows that view. A view added to the page adds its path here.
+ */
+export const PAGE_ROUTES = ["/", "/paper/*", "/topic/*"];
+
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2451b7"/><circle cx="11" cy="12" r="4" fill="#efb118"/><circle cx="21" cy="10" r="3" fill="#6cc5b0"/><circle cx="18" cy="21" r="5" fill="#ff725c"/></svg>`;
 
 /** Query parameters as the library's options: numbers as numbers, repeated `category` as a list. */
 function filterParams(c: Context) {
@@ -75,7 +84,7 @@ export interface AppOptions {
 export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono {
   const app = new Hono();
   const page = asset("page.html");
-  const script = asset("app.js");
+  const scripts = new Map(readdirSync(WEB).filter((name) => name.endsWith(".js")).map((name) => [`/${name}`, asset(name)]));
   const hosts = allowedHosts(options.host ?? "127.0.0.1");
 
   // Every route, present and future: a Host this server does not answer to is refused before anything else.
@@ -98,11 +107,15 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
   app.onError((error, c) => errorResponse(c, error));
   app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `no route ${new URL(c.req.url).pathname}`, hint: "see / for the page, /api/stats for the index" } }, 404));
 
-  app.get("/", (c) => {
-    c.header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
-    return c.html(page);
-  });
-  app.get("/app.js", (c) => c.body(script, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
+  for (const route of PAGE_ROUTES) {
+    app.get(route, (c) => {
+      c.header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:");
+      return c.html(page);
+    });
+  }
+  for (const [route, script] of scripts) app.get(route, (c) => c.body(script, 200, { "Content-Type": "text/javascript; charset=utf-8" }));
+  app.get("/favicon.svg", (c) => c.body(FAVICON, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "max-age=86400" }));
+  app.get("/favicon.ico", (c) => c.redirect("/favicon.svg", 301));
 
   app.get("/api/search", async (c) => {
     const q = c.req.query("q") ?? "";
@@ -121,7 +134,23 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
   );
   app.get("/api/papers/:id", (c) => c.json(index.paper(c.req.param("id"))));
   app.get("/api/stats", (c) => c.json(index.stats()));
-  app.get("/api/map", (c) => c.json(index.map()));
+  // The first map of a generation takes a while at 10k+ papers: 202 with how far it has got, until it is ready.
+  let mapJson: { map: CorpusMap; text: string } | undefined;
+  app.get("/api/map", (c) => {
+    const status = index.mapStatus();
+    if (status.ready) {
+      if (mapJson?.map !== status.map) mapJson = { map: status.map, text: JSON.stringify(status.map) };
+      return c.body(mapJson.text, 200, { "Content-Type": "application/json; charset=utf-8" });
+    }
+    if (status.error) {
+      void index.map().catch(() => {});
+      throw status.error;
+    }
+    void index.map().catch(() => {});
+    const progress = index.mapStatus();
+    const at = progress.ready ? null : progress.progress;
+    return c.json({ status: "computing", papers: index.stats().papers, phase: at?.phase ?? null, done: at?.done ?? 0, total: at?.total ?? 0 }, 202, { "Retry-After": "1" });
+  });
   addEmbeddingsRoute(app, options.embedder ?? (() => index.embedder()));
   return app;
 }

@@ -53,7 +53,14 @@ describe("HTTP API", () => {
     expect((await get(`api/papers/${id}`)).body).toMatchObject({ id, title: bundledPapers()[0]!.title, abstract: bundledPapers()[0]!.abstract });
     const stats = await get("api/stats");
     expect(stats.body).toMatchObject({ papers: 71, chunks: library.stats().chunks, model: library.stats().model });
-    const map = await get("api/map");
+    // The map is laid out in the background after the server starts: 202 until then.
+    let map = await get("api/map");
+    while (map.status === 202) {
+      expect(map.body).toMatchObject({ status: "computing", papers: 71 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      map = await get("api/map");
+    }
+    expect(map.status).toBe(200);
     expect((map.body.points as unknown[]).length).toBe(71);
     const explained = await get(`api/search?q=${encodeURIComponent(question)}&k=2&explain=1`);
     expect((explained.body.results as { explain: unknown }[])[0]!.explain).toBeTruthy();
@@ -156,24 +163,24 @@ describe("web page, in a real browser", () => {
       const requests: string[] = [];
       page.on("request", (r) => requests.push(r.url()));
       await page.goto(base);
-      await page.waitForSelector("body[data-ready=true]");
+      await page.waitForSelector("body[data-ready=true][data-map=ready]");
       expect(await page.getAttribute("#map", "data-points")).toBe("71");
       expect(await page.textContent("#stats")).toMatch(/71 papers/);
 
       const target = bundledPapers().find((p) => p.title === "Reward Model Ensembles Help Mitigate Overoptimization")!;
       await page.fill("#q", "how can reward models be made robust to overoptimization?");
       await page.press("#q", "Enter");
-      await page.waitForSelector("#results li.hit");
-      expect(await page.getAttribute("#results li.hit >> nth=0", "data-id")).toBe(target.id);
-      expect(await page.locator("#results li.hit >> nth=0 >> mark").count()).toBeGreaterThan(0);
-      expect(await page.evaluate(() => (window as unknown as { papersiftMap: { state: { hits: number } } }).papersiftMap.state.hits)).toBe(10);
+      await page.waitForSelector("#side li.hit");
+      expect(await page.getAttribute("#side li.hit >> nth=0", "data-id")).toBe(target.id);
+      expect(await page.locator("#side li.hit >> nth=0 >> mark").count()).toBeGreaterThan(0);
+      expect(await page.evaluate(() => (window as unknown as { papersiftMap: { state: { rings: string[] } } }).papersiftMap.state.rings.length)).toBe(10);
 
-      await page.click("#results li.hit >> nth=0");
-      await page.waitForSelector(`#paper[data-id="${target.id}"]:not([hidden]) li.hit`);
-      expect(await page.textContent("#paper .abstract")).toBe(target.abstract);
-      const related = await page.getAttribute("#paper li.hit >> nth=0", "data-id");
-      await page.click("#paper li.hit >> nth=0");
-      await page.waitForSelector(`#paper[data-id="${related}"]`);
+      await page.click("#side li.hit >> nth=0 >> a.title");
+      await page.waitForSelector(`article.paper[data-id="${target.id}"] li.hit`);
+      expect(await page.textContent("article.paper .abstract")).toBe(target.abstract);
+      const related = await page.getAttribute("article.paper li.hit >> nth=0", "data-id");
+      await page.click("article.paper li.hit >> nth=0 >> a.title");
+      await page.waitForSelector(`article.paper[data-id="${related}"]`);
       expect(related).not.toBe(target.id);
 
       await page.screenshot({ path: path.join(tempDir(), "papersift-page.png") });

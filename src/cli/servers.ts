@@ -2,7 +2,7 @@
 import { Option, type Command } from "commander";
 import { PapersiftError } from "../errors.ts";
 import { openIndex } from "../index.ts";
-import { corpusOption, indexOption, integer, modelOption, open, out } from "./shared.ts";
+import { corpusOption, indexOption, integer, modelOption, open, out, warn } from "./shared.ts";
 
 export function registerServers(program: Command): void {
 program
@@ -20,9 +20,10 @@ program
   .action(async (flags) => {
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
     const index = await open({ ...flags, json: false });
-    // Warm up: the model and the map are ready before the first visitor.
+    // Warm up: the model is ready before the first visitor, and the map is laid out in the background (the
+    // first one of a large corpus takes a while; the page says so meanwhile).
     await index.search("warm up", { k: 1 });
-    index.map();
+    void index.map().catch((error: unknown) => warn(`the map could not be laid out: ${error instanceof Error ? error.message : String(error)}`));
     const [{ createApp }, { serve }, { isRemote }, { loadEmbedder }] = await Promise.all([
       import("../serve.ts"),
       import("@hono/node-server"),

@@ -1,0 +1,111 @@
+// The views of the page, one per kind of URL. Each takes its URL's parameters and a context
+// ({ side, map, current, stats }) and fills the side panel; `current()` is false once the reader has moved
+// on, so a slow answer never overwrites a newer view.
+import { api, el, hitList, link, metadataNode, paperHref, questionTerms, topicHref } from "./ui.js";
+
+/** The search fields a URL carries, in the order they appear in it. */
+export const SEARCH_FIELDS = ["q", "mode", "category", "since", "until", "author"];
+
+function heading(text) {
+  const h = el("h2", "", text);
+  h.tabIndex = -1;
+  return h;
+}
+
+export async function homeView(_params, { side, map, stats, current }) {
+  map.setRings([]);
+  map.focus(null);
+  const s = await stats;
+  if (!current()) return null;
+  side.replaceChildren(heading("Search the papers"));
+  side.append(el("p", "empty", `Ask a question above, or click a point on the map.${s ? ` ${s.papers.toLocaleString("en")} papers.` : ""}`));
+  // The topics follow once the map is ready (the first map of a large corpus takes a while).
+  map.ready.then((data) => {
+    if (!current() || !data.topics.length) return;
+    const list = el("ul", "plain");
+    for (const t of data.topics.slice(0, 30)) {
+      const item = el("li", "hit");
+      item.append(link(topicHref(t.id), t.label, "title"), el("div", "meta", `${t.size.toLocaleString("en")} papers`));
+      list.append(item);
+    }
+    side.append(el("h2", "", "Topics"), list);
+  });
+  return "papersift";
+}
+
+export async function searchView(params, { side, map, current }) {
+  const q = params.get("q");
+  side.replaceChildren(el("p", "empty", "searching…"));
+  map.focus(null);
+  const query = new URLSearchParams({ k: "10" });
+  for (const name of SEARCH_FIELDS) for (const value of params.getAll(name)) if (value) query.append(name, value);
+  const body = await api(`/api/search?${query}`);
+  if (!current()) return null;
+  side.replaceChildren();
+  if (body.noStrongMatch && body.results.length) {
+    side.append(el("p", "notice", "No strong match in this corpus — closest papers:"));
+  }
+  side.append(heading(`${body.results.length} papers for “${body.query}”`));
+  side.append(body.results.length ? hitList(body.results, questionTerms(body.query), (id) => map.hover(id)) : el("p", "empty", "no matching papers"));
+  map.setRings(body.results.map((r) => r.id));
+  return `${q} — papersift`;
+}
+
+export async function paperView({ id }, { side, map, current, back }) {
+  const [paper, related] = await Promise.all([api(`/api/papers/${encodeURIComponent(id)}`), api(`/api/related/${encodeURIComponent(id)}?k=8`)]);
+  if (!current()) return null;
+  side.replaceChildren(back());
+  const panel = el("article", "paper");
+  panel.dataset.id = paper.id;
+  panel.append(heading(paper.title));
+  const biblio = metadataNode(paper);
+  if (biblio) panel.append(biblio);
+  panel.append(el("div", "meta", `${paper.id} · ${paper.source.file}:${paper.source.line}`));
+  panel.append(el("p", "abstract", paper.abstract));
+  panel.append(el("h2", "", "Related papers"));
+  panel.append(hitList(related.results, new Set(), (hovered) => map.hover(hovered)));
+  side.append(panel);
+  map.setRings(related.results.map((r) => r.id));
+  map.focus(paper.id);
+  return `${paper.title} — papersift`;
+}
+
+/** One topic: its clusters, largest first, with their papers (from the map, which holds every paper's topic). */
+export async function topicView({ id }, { side, map, current, back }) {
+  if (!map.data) side.replaceChildren(back(), el("p", "empty", "waiting for the map…"));
+  const data = await map.ready;
+  if (!current()) return null;
+  const topic = data.topics.find((t) => t.id === id);
+  side.replaceChildren(back());
+  if (!topic) {
+    side.append(heading(`No topic ${id}`), el("p", "empty", "The corpus has changed since this link was made."));
+    return "papersift";
+  }
+  map.setRings([]);
+  map.focus(null);
+  map.showTopic(id);
+  side.append(heading(topic.label), el("div", "meta", `${topic.size.toLocaleString("en")} papers · `));
+  side.lastChild.append(link("/", "all topics"));
+  const members = data.points.filter((p) => p.topic === id);
+  const groups = [...data.clusters.filter((c) => c.topic === id), { id: null, label: "not in a cluster", size: 0 }];
+  const SHOWN = 300;
+  let shown = 0;
+  for (const cluster of groups) {
+    const papers = members.filter((p) => p.cluster === cluster.id);
+    if (!papers.length || shown >= SHOWN) continue;
+    side.append(el("h2", "", `${cluster.label} (${papers.length})`));
+    const list = el("ul", "plain");
+    for (const p of papers.slice(0, SHOWN - shown)) {
+      const item = el("li", "hit");
+      item.dataset.id = p.id;
+      item.append(link(paperHref(p.id), p.title, "title"));
+      item.addEventListener("mouseenter", () => map.hover(p.id));
+      item.addEventListener("mouseleave", () => map.hover(null));
+      list.append(item);
+      shown++;
+    }
+    side.append(list);
+  }
+  if (members.length > shown) side.append(el("p", "empty", `… and ${(members.length - shown).toLocaleString("en")} more: zoom into the map to see them.`));
+  return `${topic.label} — papersift`;
+}
