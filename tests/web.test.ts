@@ -128,7 +128,6 @@ describe.skipIf(!existsSync(CHROMIUM))(`the page in a real browser (needs ${CHRO
     return page;
   }
   const ready = (page: Page) => page.waitForSelector("body[data-ready=true][data-map=ready]");
-  const path_ = (page: Page) => decodeURIComponent(new URL(page.url()).pathname + new URL(page.url()).search);
   const hitIds = (page: Page) => page.$$eval("#side li.hit", (items) => items.map((li) => (li as HTMLElement).dataset.id));
   const mapState = (page: Page) => page.evaluate(() => (window as unknown as { papersiftMap: { state: Record<string, unknown> } }).papersiftMap.state);
 
