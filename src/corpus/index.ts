@@ -1,38 +1,62 @@
-// Reads a corpus folder into Papers: one reader per format, chosen by extension; files in path order.
-// `.jsonl` files are streamed line by line; the other formats are one small file per read. Ingest reads a
-// corpus twice (identities first, then the entries it has to write) through the same entry stream, so both
-// passes see the same entries and the same ids.
-// Ids are assigned once every file is read: an explicit id (JSONL `id`, arXiv id) as written; otherwise a
-// slug of the title, with a short content hash when the slug alone would be ambiguous, so a derived id
-// never collides with another paper's and never depends on which other files exist or their order.
+// Reads a corpus folder into Papers: one reader per format, chosen by extension and, where an extension
+// is shared (.txt, .json, .jsonl, .xml), by content; files in path order. `.jsonl` files are streamed line
+// by line; the other formats are read whole, one file at a time. Ingest reads a corpus twice (identities
+// first, then the entries it has to write) through the same entry stream, so both passes see the same
+// entries and the same ids. Ids are assigned once every file is read (ids.ts).
 import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { PapersiftError } from "../errors.ts";
+import { declaredEncoding, readBibtex } from "./bibtex.ts";
+import { assignIds, identityOf } from "./ids.ts";
+import { readJson } from "./json.ts";
 import { parseJsonlLine } from "./jsonl.ts";
 import { decodeUtf8, fileHead, MAX_LINE_BYTES, mostlyNul, readLines } from "./lines.ts";
 import { readMarkdown } from "./markdown.ts";
-import {
-  cleanText,
-  contentSuffix,
-  MAX_ABSTRACT_CHARS,
-  MAX_TITLE_CHARS,
-  slugify,
-  type CorpusProblem,
-  type Paper,
-  type RawEntry,
-  type ReadResult,
-  type SourceLocation,
-} from "./paper.ts";
+import { isMedline, readMedline } from "./medline.ts";
+import { cleanText, MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, type CorpusProblem, type Paper, type RawEntry, type ReadResult } from "./paper.ts";
+import { isPubmedXml, readPubmedXml } from "./pubmed-xml.ts";
+import { readRis } from "./ris.ts";
 import { readTxt } from "./txt.ts";
 
 export type { CorpusProblem, Paper, SourceLocation } from "./paper.ts";
+export type { Bibliographic } from "./bibliographic.ts";
+export { assignIds, identityOf, type Identity, type KnownIds } from "./ids.ts";
 
-/** Formats read whole (one small file at a time); JSON Lines is streamed. */
-const wholeFileReaders: Record<string, (text: string, file: string) => ReadResult> = {
-  ".txt": readTxt,
-  ".md": readMarkdown,
+/** A whole-file reader: the file's format (as `stats` names it) and its entries, or why it was skipped. */
+type WholeFileReader = (text: string, file: string) => ReadResult & { format: string; skipped?: string };
+
+/** Formats read whole (one file at a time); JSON Lines is streamed. */
+const wholeFileReaders: Record<string, WholeFileReader> = {
+  // PubMed's "Save → PubMed format" writes MEDLINE as .txt: told from papersift's own .txt by its PMID- lines.
+  ".txt": (text, file) => (isMedline(text) ? { format: "MEDLINE", ...readMedline(text, file) } : { format: "text", ...readTxt(text, file) }),
+  ".md": (text, file) => ({ format: "Markdown", ...readMarkdown(text, file) }),
+  ".bib": (text, file) => ({ format: "BibTeX", ...readBibtex(text, file) }),
+  ".ris": (text, file) => ({ format: "RIS", ...readRis(text, file) }),
+  ".nbib": (text, file) => ({ format: "MEDLINE", ...readMedline(text, file) }),
+  ".json": readJson,
+  ".xml": (text, file) =>
+    isPubmedXml(text)
+      ? { format: "PubMed XML", ...readPubmedXml(text, file) }
+      : { format: "XML", entries: [], problems: [], skipped: "XML that is not PubMed's (<PubmedArticleSet>)" },
 };
 const streamed = new Set([".jsonl", ".ndjson"]);
+const KNOWN_TYPES = ".txt, .md, .jsonl/.ndjson (papersift, arXiv or OpenAlex), .bib, .ris, .json (CSL-JSON or OpenAlex), .nbib, .xml (PubMed)";
+
+/** What one file gave: its format, how many entries it had, and how many were skipped and why. */
+export interface FileReport {
+  /** Relative to the corpus folder, forward slashes. */
+  file: string;
+  /** "BibTeX", "RIS", "CSL-JSON", "MEDLINE", "PubMed XML", "OpenAlex", "JSONL", "text", "Markdown"; null if skipped. */
+  format: string | null;
+  /** Entries read with a title and an abstract (before duplicates are merged). */
+  entries: number;
+  /** Records without an abstract: not papers. */
+  noAbstract: number;
+  /** Other entries skipped: malformed, no title, a NUL byte. */
+  malformed: number;
+  /** Why the whole file was skipped or not read, if it was. */
+  skipped?: string;
+}
 
 /** Files of the whole-file formats larger than this are refused with a message rather than read into memory. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -43,6 +67,8 @@ export interface CorpusReport {
   problems: CorpusProblem[];
   /** Things worth telling but not wrong: skipped files, duplicate ids. */
   notices: string[];
+  /** One per file considered, in path order. */
+  files: FileReport[];
   /**
    * Files and folders (relative, forward slashes; a folder ends in "/") that could not be read as a whole.
    * Their papers in the index are kept as they were: an ingest never deletes what it could not read.
@@ -140,7 +166,8 @@ export function corpusFiles(dir: string, report: CorpusReport): { full: string; 
     const file = relative(dir, full);
     const ext = path.extname(full).toLowerCase();
     if (!wholeFileReaders[ext] && !streamed.has(ext)) {
-      report.notices.push(`skipped ${file}: unknown file type (papersift reads .txt, .jsonl, .ndjson, .md)`);
+      report.notices.push(`skipped ${file}: unknown file type (papersift reads ${KNOWN_TYPES})`);
+      report.files.push({ file, format: null, entries: 0, noAbstract: 0, malformed: 0, skipped: "unknown file type" });
       continue;
     }
     files.push({ full, file });
@@ -153,9 +180,22 @@ export function corpusFiles(dir: string, report: CorpusReport): { full: string; 
  * is added to `report.unreadable`, and entries it gave before that (a read error half way) must be dropped.
  */
 export function* fileEntries(full: string, file: string, report: CorpusReport): Generator<Entry> {
+  const counts: FileReport = { file, format: null, entries: 0, noAbstract: 0, malformed: 0 };
+  report.files.push(counts);
+  const problem = (p: CorpusProblem) => {
+    report.problems.push(p);
+    if (p.kind === "no-abstract") counts.noAbstract++;
+    else counts.malformed++;
+  };
   const unreadable = (message: string) => {
     report.problems.push({ file, line: 1, message: `${message}; its papers in the index are kept` });
     report.unreadable.push(file);
+    counts.skipped = message;
+  };
+  const take = (entry: RawEntry | undefined) => {
+    const clean = entry && cleanEntry(entry, report, problem);
+    if (clean) counts.entries++;
+    return clean;
   };
   const ext = path.extname(full).toLowerCase();
   if (streamed.has(ext)) {
@@ -170,21 +210,23 @@ export function* fileEntries(full: string, file: string, report: CorpusReport): 
     try {
       for (const line of readLines(full)) {
         if (line.tooLong) {
-          report.problems.push({ file, line: line.number, message: `line longer than ${MAX_LINE_BYTES / 2 ** 20} MB; skipped` });
+          problem({ file, line: line.number, message: `line longer than ${MAX_LINE_BYTES / 2 ** 20} MB; skipped` });
           continue;
         }
         if (line.invalidUtf8 && !reportedUtf8) {
           reportedUtf8 = true;
           report.problems.push({ file, line: line.number, message: INVALID_UTF8 });
         }
-        const { entry, problem } = parseJsonlLine(line.text, line.number, file);
-        if (problem) report.problems.push(problem);
-        const clean = entry && cleanEntry(entry, report);
+        const { entry, problem: bad, format } = parseJsonlLine(line.text, line.number, file);
+        counts.format ??= format ?? null;
+        if (bad) problem(bad);
+        const clean = take(entry);
         if (clean) yield clean;
       }
     } catch (error) {
       unreadable(`cannot read this file (${reason(error)})`);
     }
+    counts.format ??= "JSONL";
     return;
   }
   let bytes: Buffer;
@@ -195,18 +237,25 @@ export function* fileEntries(full: string, file: string, report: CorpusReport): 
   } catch (error) {
     return unreadable(`cannot read this file (${reason(error)})`);
   }
-  const text = decode(bytes, file, report.problems);
+  const encoding = ext === ".bib" ? declaredEncoding(bytes.subarray(0, 2000).toString("latin1")) : null;
+  const text = encoding ? new TextDecoder(encoding).decode(bytes).replace(/^\uFEFF/, "") : decode(bytes, file, report.problems);
   if (text === null) return unreadable(BINARY);
   const result = wholeFileReaders[ext]!(text, file);
-  report.problems.push(...result.problems);
+  counts.format = result.format;
+  if (result.skipped) {
+    counts.format = null;
+    counts.skipped = result.skipped;
+    report.notices.push(`skipped ${file}: ${result.skipped}`);
+  }
+  for (const p of result.problems) problem(p);
   for (const entry of result.entries) {
-    const clean = cleanEntry(entry, report);
+    const clean = take(entry);
     if (clean) yield clean;
   }
 }
 
 /** Title and abstract cleaned and cut to their limits; an entry left without either is a problem. */
-function cleanEntry(entry: RawEntry, report: CorpusReport): Entry | null {
+function cleanEntry(entry: RawEntry, report: CorpusReport, problem: (p: CorpusProblem) => void): Entry | null {
   const { file, line } = entry.source;
   const fullTitle = cleanText(entry.title);
   const fullAbstract = cleanText(entry.abstract);
@@ -215,15 +264,23 @@ function cleanEntry(entry: RawEntry, report: CorpusReport): Entry | null {
   }
   const title = fullTitle.slice(0, MAX_TITLE_CHARS);
   const abstract = fullAbstract.slice(0, MAX_ABSTRACT_CHARS);
-  if (!title || !abstract) {
-    report.problems.push({ file, line, message: title ? "abstract is empty" : "title is empty" });
+  if (!title) {
+    problem({ file, line, message: `${entry.id ? `${entry.id}: ` : ""}title is empty` });
+    return null;
+  }
+  if (!abstract) {
+    // A reference-manager export holds many records without one: say which, so the user can add it.
+    const which = entry.id ? `${entry.id} "${title.slice(0, 80)}"` : `"${title.slice(0, 80)}"`;
+    problem({ file, line, message: entry.bib ? `${which} has no abstract; skipped` : "abstract is empty", kind: "no-abstract" });
     return null;
   }
   if (/\0/.test(title + abstract)) {
-    report.problems.push({ file, line, message: "contains a NUL byte; skipped" });
+    problem({ file, line, message: "contains a NUL byte; skipped" });
     return null;
   }
-  return { ...entry, title, abstract };
+  for (const note of entry.notes ?? []) report.notices.push(`${file}:${line}: ${note}`);
+  const { notes: _notes, ...rest } = entry;
+  return { ...rest, title, abstract };
 }
 
 /** With --strict, any malformed entry fails the read, naming the first. */
@@ -239,7 +296,7 @@ export function failIfStrict(report: CorpusReport, options: ReadCorpusOptions): 
 
 /** The whole corpus in memory: for small corpora, tests and scripts. Ingest streams instead. */
 export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus {
-  const report: CorpusReport = { problems: [], notices: [], unreadable: [] };
+  const report: CorpusReport = { problems: [], notices: [], unreadable: [], files: [] };
   const entries: Entry[] = [];
   for (const { full, file } of corpusFiles(dir, report)) {
     const own = [...fileEntries(full, file, report)];
@@ -251,49 +308,31 @@ export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus
   return { papers, ...report };
 }
 
-/** What assigning an id needs to know of an entry: small, so a whole large corpus of them fits in memory. */
-export interface Identity {
-  explicitId: string | undefined;
-  /** The title's slug (empty when the entry has an explicit id). */
-  slug: string;
-  /** sha256 of title and abstract, hex (see contentSuffix). */
-  digest: string;
-  source: SourceLocation;
-}
-
-export function identityOf(entry: Entry): Identity {
-  return {
-    explicitId: entry.id,
-    slug: entry.id === undefined ? slugify(entry.title) : "",
-    digest: contentSuffix(entry.title, entry.abstract, 64),
-    source: entry.source,
-  };
-}
-
 /**
- * Explicit ids as written. A derived id is the title's slug when no explicit id and no other derived entry
- * has that slug; otherwise slug + content hash. Entries are one paper only when their ids are equal: the first
- * is kept (its id returned) and the later one noted with both locations (null returned).
+ * One library file (BibTeX, RIS, CSL-JSON, MEDLINE, PubMed XML, OpenAlex, JSONL, .txt or .md) read into
+ * normalised papers, each with its metadata (`bib`); duplicates within the file (same id, DOI, arXiv id or
+ * PMID) are merged and noted. For `recommend --from library.bib` and scripts. Throws CORPUS_NOT_FOUND for a
+ * missing file; a file of an unknown type gives no papers and a notice saying so.
  */
-export function assignIds(items: Identity[], notices: string[]): (string | null)[] {
-  const explicit = new Set(items.flatMap((e) => (e.explicitId !== undefined ? [e.explicitId] : [])));
-  const slugCount = new Map<string, number>();
-  for (const e of items) if (e.explicitId === undefined) slugCount.set(e.slug, (slugCount.get(e.slug) ?? 0) + 1);
-  const firstAt = new Map<string, SourceLocation>();
-  return items.map((entry) => {
-    let id = entry.explicitId;
-    if (id === undefined) {
-      const slug = entry.slug;
-      id = slug && slugCount.get(slug) === 1 && !explicit.has(slug) ? slug : `${slug || "untitled"}-${entry.digest.slice(0, 8)}`;
-      if (explicit.has(id)) id = `${slug || "untitled"}-${entry.digest.slice(0, 16)}`;
-    }
-    const first = firstAt.get(id);
-    if (first) {
-      const what = entry.explicitId !== undefined ? `duplicate id ${id}` : `the same title and abstract as ${id}`;
-      notices.push(`${what} at ${entry.source.file}:${entry.source.line}: kept the one at ${first.file}:${first.line}`);
-      return null;
-    }
-    firstAt.set(id, entry.source);
-    return id;
-  });
+export function readLibraryFile(file: string, options: ReadCorpusOptions = {}): Corpus & { format: string | null } {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new PapersiftError("CORPUS_NOT_FOUND", `no file at ${file}`);
+  }
+  if (!stat.isFile()) throw new PapersiftError("CORPUS_NOT_FOUND", `${file} is not a file`);
+  const report: CorpusReport = { problems: [], notices: [], unreadable: [], files: [] };
+  const name = path.basename(file);
+  const ext = path.extname(file).toLowerCase();
+  let entries: Entry[] = [];
+  if (!wholeFileReaders[ext] && !streamed.has(ext)) {
+    report.notices.push(`skipped ${name}: unknown file type (papersift reads ${KNOWN_TYPES})`);
+  } else {
+    entries = [...fileEntries(file, name, report)];
+  }
+  const ids = assignIds(entries.map(identityOf), report.notices);
+  const papers = entries.flatMap((entry, i) => (ids[i] ? [{ ...entry, id: ids[i] }] : []));
+  failIfStrict(report, options);
+  return { papers, ...report, format: report.files[0]?.format ?? null };
 }

@@ -1,8 +1,10 @@
 // JSON Lines: one paper per line, `{ id?, title, abstract, ...metadata }`. The arXiv metadata snapshot
 // (id, title, abstract, authors, categories, update_date, ...) loads as it is; every field besides id,
-// title and abstract is kept as metadata. A bad line costs that line only. Files are read as a stream
+// title and abstract is kept as metadata. A line that is an OpenAlex work is read as one (openalex.ts). A bad line costs that line only. Files are read as a stream
 // of lines (see lines.ts), so their size is not limited by memory.
 import { z } from "zod";
+import { fromJsonl } from "./bibliographic.ts";
+import { isOpenAlexWork, openAlexEntry } from "./openalex.ts";
 import type { CorpusProblem, RawEntry } from "./paper.ts";
 
 /** Deeper metadata is refused: nothing real nests this far, and rewriting it would overflow the stack. */
@@ -47,7 +49,7 @@ function count(text: string, char: string): number {
 }
 
 /** One JSON Lines line (1-based `line`): its entry, or the problem that costs it. Blank lines give neither. */
-export function parseJsonlLine(raw: string, line: number, file: string): { entry?: RawEntry; problem?: CorpusProblem } {
+export function parseJsonlLine(raw: string, line: number, file: string): { entry?: RawEntry; problem?: CorpusProblem; format?: "OpenAlex" | "JSONL" } {
   if (!raw.trim()) return {};
   const problem = (message: string) => ({ problem: { file, line, message } });
   // Fewer brackets than the limit cannot nest past it: the character scan is only needed beyond that.
@@ -60,6 +62,7 @@ export function parseJsonlLine(raw: string, line: number, file: string): { entry
   } catch (error) {
     return problem(`invalid JSON (${(error as Error).message.replace(/ in JSON at position.*$/, "")}); skipped`);
   }
+  if (isOpenAlexWork(value)) return { entry: openAlexEntry(value, { file, line }), format: "OpenAlex" };
   const parsed = Entry.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -70,13 +73,17 @@ export function parseJsonlLine(raw: string, line: number, file: string): { entry
   }
   const { id, title, abstract, ...meta } = parsed.data;
   const idSource = typeof id === "number" ? (scan(raw).idText ?? String(id)) : id?.trim();
+  const notes: string[] = [];
+  const bib = Object.keys(meta).length ? fromJsonl(meta, idSource, (n) => notes.push(n)) : undefined;
   return {
+    format: "JSONL",
     entry: {
       ...(idSource ? { id: idSource } : {}),
       title,
       abstract,
       source: { file, line },
-      ...(Object.keys(meta).length ? { meta } : {}),
+      ...(Object.keys(meta).length ? { meta, bib } : {}),
+      ...(notes.length ? { notes } : {}),
     },
   };
 }

@@ -1,5 +1,6 @@
 // The Paper every corpus reader produces, and the text clean-up they all share.
 import { hash } from "node:crypto";
+import type { Bibliographic } from "./bibliographic.ts";
 
 export interface SourceLocation {
   /** Path relative to the corpus folder, with forward slashes. */
@@ -14,11 +15,18 @@ export interface Paper {
   title: string;
   abstract: string;
   source: SourceLocation;
+  /** The record's own fields as read (JSONL fields besides id/title/abstract, BibTeX fields, RIS tags, …). */
   meta?: Record<string, unknown> | undefined;
+  /** Normalised metadata: authors, date, venue, DOI/arXiv/PMID, keywords (see bibliographic.ts). */
+  bib?: Bibliographic | undefined;
 }
 
 /** What a reader returns before ids are assigned and text is cleaned. */
-export type RawEntry = Omit<Paper, "id"> & { id?: string };
+export type RawEntry = Omit<Paper, "id"> & {
+  id?: string;
+  /** Things worth telling about this entry that do not cost it (an impossible date ignored). */
+  notes?: string[];
+};
 
 export interface ReadResult {
   entries: RawEntry[];
@@ -30,6 +38,8 @@ export interface CorpusProblem {
   file: string;
   line: number;
   message: string;
+  /** "no-abstract": a record without an abstract (a reference-manager export has many); counted per file. */
+  kind?: "no-abstract";
 }
 
 /** NFC, no byte-order mark, whitespace runs (including newlines) folded to one space. */

@@ -1,0 +1,274 @@
+// The library readers (issue 18 §1): each format's fixture, written from its specification and real export
+// examples (invented papers), checked field by field. No model: these only read files.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseDate } from "../src/corpus/bibliographic.ts";
+import { readCorpus, readLibraryFile, type Paper } from "../src/corpus/index.ts";
+import { ROOT, tempDir } from "./helpers.ts";
+
+const LIBRARY = path.join(ROOT, "tests", "fixtures", "library");
+const corpus = readCorpus(LIBRARY);
+const paper = (id: string): Paper => {
+  const found = corpus.papers.find((p) => p.id === id);
+  if (!found) throw new Error(`no paper ${id}`);
+  return found;
+};
+const bibOf = (id: string) => paper(id).bib!;
+
+describe("BibTeX", () => {
+  it("decodes LaTeX (accents, \\&, {{Case}}, math), @string macros, month = mar, names and institutions", () => {
+    const p = paper("mueller2021sparse");
+    expect(p.title).toBe("Sparse Attention for Long Documents in Öresund Archives");
+    expect(p.abstract).toBe(
+      "We study sparse attention over long documents. The cost drops from O(n²) to O(n log n) while accuracy & recall stay within 1% of dense attention on Archive retrieval.",
+    );
+    expect(p.source).toEqual({ file: "library.bib", line: 8 });
+    expect(p.bib).toEqual({
+      authors: ["Jörg Müller", "Kirsten Ørsted", "Ludmiła Wałęsa", "Nordic Language Consortium"],
+      date: "2021-03",
+      venue: "Journal of Machine Learning Studies",
+      doi: "10.5555/jmls.2021.0012",
+      arxiv: null,
+      pmid: null,
+      url: null,
+      keywords: ["attention", "long documents", "sparsity"],
+      type: "article-journal",
+    });
+    expect(p.meta).toMatchObject({ entrytype: "article", pages: "1--24", volume: "12" });
+  });
+
+  it("reads arXiv eprint/archivePrefix, ß and Æ, BibLaTeX date, \\AA; skips @comment and @preamble", () => {
+    expect(bibOf("strasse2022graphs")).toMatchObject({ authors: ["Hans Straße", "Eadric Ælfric"], date: "2022", arxiv: "2203.01234", venue: "Proceedings of the Workshop on Urban Learning", type: "paper-conference" });
+    expect(bibOf("sato2023protein")).toMatchObject({ authors: ["Hiroshi Satō", "Aiko Nakamura"], date: "2023-07-14", url: "https://example.org/papers/sato2023" });
+    expect(paper("sato2023protein").abstract).toContain("within 2 Å RMSD");
+    expect(corpus.papers.filter((p) => p.source.file === "library.bib").map((p) => p.id)).toEqual(["mueller2021sparse", "strasse2022graphs", "sato2023protein"]);
+  });
+
+  it("a damaged entry costs that entry only; an entry without an abstract is reported with line, key and title", () => {
+    expect(corpus.problems.filter((p) => p.file === "library.bib")).toEqual([
+      { file: "library.bib", line: 38, message: expect.stringMatching(/^@article\{broken2019: cannot be parsed/) },
+      { file: "library.bib", line: 32, message: 'noabstract2020 "A Paper Without an Abstract" has no abstract; skipped', kind: "no-abstract" },
+    ]);
+  });
+
+  it("decodes a Latin-1 file that declares it (JabRef's % Encoding header)", () => {
+    const p = paper("lindqvist2017");
+    expect(p.title).toBe("Ångström-Scale Defects in Perovskite Solar Cells");
+    expect(p.bib!.authors).toEqual(["Åsa Lindqvist", "Søren Nørgaard"]);
+    expect(corpus.problems.some((x) => x.file === "jabref-latin1.bib")).toBe(false);
+  });
+
+  it("crossref: a child takes its parent's venue and year, never its DOI", () => {
+    const dir = tempDir();
+    writeFileSync(
+      path.join(dir, "c.bib"),
+      "@inproceedings{child, title = {Child Paper}, crossref = {conf2020}, abstract = {Child abstract.}}\n" +
+        "@proceedings{conf2020, title = {Proceedings of the Example Conference}, year = 2020, doi = {10.5555/conf.2020}, abstract = {A volume.}}\n",
+    );
+    const child = readCorpus(dir).papers.find((p) => p.id === "child")!;
+    expect(child.bib).toMatchObject({ venue: "Proceedings of the Example Conference", date: "2020", doi: null });
+  });
+});
+
+describe("RIS", () => {
+  it("reads a BOM, CRLF, continuation lines and repeated tags", () => {
+    const p = paper("okafor2020");
+    expect(p.title).toBe("Federated Learning on Hospital Wards");
+    expect(p.abstract).toBe(
+      "Hospitals cannot pool patient records. We train a sepsis model across twelve wards with federated averaging and secure aggregation, and match the accuracy of a pooled model within two points.",
+    );
+    expect(p.source).toEqual({ file: "library.ris", line: 1 });
+    expect(p.bib).toEqual({
+      authors: ["Chidi Okafor", "Åsa Lindqvist"],
+      date: "2020-05-02",
+      venue: "Journal of Clinical AI",
+      doi: "10.5555/fedhosp.2020.3",
+      arxiv: null,
+      pmid: null,
+      url: "https://example.org/okafor2020",
+      keywords: ["federated learning", "privacy"],
+      type: "article-journal",
+    });
+  });
+
+  it("a last record without ER still loads; DA gives the day; a record without an abstract is reported", () => {
+    expect(paper("tanaka2019")).toMatchObject({ title: "Tidal Energy Forecasting with Gaussian Processes", source: { line: 46 } });
+    expect(bibOf("ng2021streets")).toMatchObject({ date: "2021-09-14", type: "paper-conference", venue: "Proceedings of the Humanitarian Mapping Conference" });
+    expect(corpus.problems.filter((p) => p.file === "library.ris")).toEqual([
+      { file: "library.ris", line: 39, message: 'noabs-ris "A Technical Report Without Abstract" has no abstract; skipped', kind: "no-abstract" },
+    ]);
+  });
+});
+
+describe("CSL-JSON", () => {
+  it("reads names (family/given, literal), issued date-parts, DOI, container-title, keyword; strips JATS", () => {
+    const p = paper("kowalski2022");
+    expect(p.abstract).toBe("We pretrain a transformer on 400 plant genomes. It predicts promoter regions with 91 % accuracy and transfers to Arabidopsis mutants.");
+    expect(p.source).toEqual({ file: "library.json", line: 2 });
+    expect(p.bib).toEqual({
+      authors: ["Łukasz Kowalski", "Guðrún Þórsdóttir", "OpenGenome Consortium"],
+      date: "2022-11",
+      venue: "Plant Informatics",
+      doi: "10.5555/plantinf.2022.118",
+      arxiv: null,
+      pmid: null,
+      url: null,
+      keywords: ["genomics", "language models"],
+      type: "article-journal",
+    });
+  });
+
+  it("a single item (not an array) is read too", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "one.json"), JSON.stringify({ id: "solo", type: "article", title: "Solo", abstract: "Alone.", DOI: "10.5555/SOLO" }));
+    expect(readCorpus(dir).papers).toMatchObject([{ id: "solo", bib: { doi: "10.5555/solo" } }]);
+  });
+});
+
+describe("PubMed", () => {
+  it("MEDLINE .nbib: continuation lines, FAU names, DP date, LID DOI, MeSH without subheadings, OT keywords", () => {
+    const p = paper("pmid:31000001");
+    expect(p.title).toBe("Wearable sensors predict falls in older adults: a prospective cohort study.");
+    expect(p.abstract).toMatch(/^Falls are a leading cause of injury in older adults\. We followed 812 participants .* 0\.81\.$/);
+    expect(p.bib).toEqual({
+      authors: ["Ingrid Ødegaard", "Pablo Fernández-Ruiz"],
+      date: "2021-03-15",
+      venue: "Journal of Aging and Sensors",
+      doi: "10.5555/wear.2021.14",
+      arxiv: null,
+      pmid: "31000001",
+      url: null,
+      keywords: ["Aged", "Accidental Falls", "Wearable Electronic Devices", "gait"],
+      type: "Journal Article",
+    });
+  });
+
+  it("MEDLINE saved as .txt is told from papersift's .txt by its PMID lines", () => {
+    expect(paper("pmid:31000003").bib).toMatchObject({ date: "2024-01-08", keywords: ["Renal Insufficiency, Chronic", "deep learning"] });
+    expect(corpus.files.find((f) => f.file === "pubmed-saved.txt")!.format).toBe("MEDLINE");
+  });
+
+  it("PubMed XML: labelled abstract sections, inline markup, ELocationID DOI, collective names, MeSH", () => {
+    const p = paper("pmid:31000004");
+    expect(p.title).toBe("Bed-net use and Anopheles resistance: an agent-based model.");
+    expect(p.abstract).toBe(
+      "Background: Insecticide-treated nets lose effect as mosquitoes adapt. Methods: We simulate 200 villages with an agent-based model of net use & resistance. Results: Rotating insecticides every 3 years halves resistance at 104 bites.",
+    );
+    expect(p.source).toEqual({ file: "pubmed.xml", line: 4 });
+    expect(p.bib).toMatchObject({
+      authors: ["Wanjiru Mwangi", "Noël Lefèvre", "Malaria Modelling Group"],
+      date: "2022-07-04",
+      venue: "Journal of Malaria Modelling",
+      doi: "10.5555/malaria.2022.7",
+      pmid: "31000004",
+      keywords: ["Malaria", "Insecticide Resistance"],
+    });
+  });
+});
+
+describe("OpenAlex", () => {
+  it("JSONL works: abstract from the inverted index, authorships, primary topic, told from papersift JSONL by content", () => {
+    const p = paper("W1000000001");
+    expect(p.abstract).toBe("Healthy reefs are noisy. We classify reef health from hydrophone recordings with a small audio network and track recovery after bleaching.");
+    expect(p.bib).toEqual({
+      authors: ["Siosaia Fifita", "Björn Åkesson"],
+      date: "2023-02-20",
+      venue: "Marine Acoustics Letters",
+      doi: "10.5555/coral.2023.5",
+      arxiv: null,
+      pmid: null,
+      url: "https://doi.org/10.5555/coral.2023.5",
+      keywords: ["Underwater Acoustics and Reef Ecology", "Ecology", "Environmental Science", "soundscape"],
+      type: "article",
+    });
+    expect(p.meta).not.toHaveProperty("abstract_inverted_index");
+  });
+
+  it("a .json API response (results) with the work's line and its PMID", () => {
+    expect(paper("W1000000003")).toMatchObject({ source: { file: "openalex.json", line: 8 }, bib: { pmid: "31000009", venue: "Cryosphere Remote Sensing" } });
+  });
+});
+
+describe("identity across files (issue 18 §2)", () => {
+  it("the same DOI, arXiv id or PMID in another format is one paper: kept once, the other noted with both locations", () => {
+    expect(corpus.papers).toHaveLength(14);
+    expect(corpus.notices).toEqual(
+      expect.arrayContaining([
+        "the same arXiv 2203.01234 as strasse2022graphs (here strasse-csl) at library.json:25: kept the one at library.bib:21",
+        "the same DOI 10.5555/cbl.2023.77 as sato2023protein (here sato-ris) at library.ris:17: kept the one at library.bib:44",
+        "the same DOI 10.5555/fedhosp.2020.3 as okafor2020 (here W1000000002) at openalex.jsonl:2: kept the one at library.ris:1",
+        "duplicate id pmid:31000001 at pubmed.xml:42: kept the one at pubmed.nbib:1",
+      ]),
+    );
+  });
+
+  it("distinct papers sharing a title are both kept", () => {
+    const same = corpus.papers.filter((p) => p.title === "Graph Neural Networks for Street Layouts").map((p) => p.id);
+    expect(same).toEqual(["strasse2022graphs", "ng2021streets"]);
+  });
+
+  it("every file reports its format and counts", () => {
+    expect(corpus.files.map((f) => [f.file, f.format, f.entries, f.noAbstract, f.malformed])).toEqual([
+      ["jabref-latin1.bib", "BibTeX", 1, 0, 0],
+      ["library.bib", "BibTeX", 3, 1, 1],
+      ["library.json", "CSL-JSON", 3, 0, 0],
+      ["library.ris", "RIS", 4, 1, 0],
+      ["openalex.json", "OpenAlex", 1, 0, 0],
+      ["openalex.jsonl", "OpenAlex", 2, 0, 0],
+      ["pubmed-saved.txt", "MEDLINE", 1, 0, 0],
+      ["pubmed.nbib", "MEDLINE", 1, 1, 0],
+      ["pubmed.xml", "PubMed XML", 2, 0, 0],
+    ]);
+  });
+});
+
+describe("arXiv JSONL gets metadata too", () => {
+  it("authors as one string are split (affiliations dropped, LaTeX accents decoded); id, DOI and categories", () => {
+    const dir = tempDir();
+    const arxiv = {
+      id: "0704.0001",
+      authors: "C. Bal\\'azs, E. L. Berger (ANL), P. M. Nadolsky and C.-P. Yuan",
+      title: "Diphoton production",
+      abstract: "A calculation.",
+      doi: "10.1103/PhysRevD.76.013009",
+      "journal-ref": "Phys.Rev.D76:013009,2007",
+      categories: "hep-ph hep-ex",
+      versions: [{ version: "v1", created: "Mon, 2 Apr 2007 19:18:42 GMT" }],
+    };
+    writeFileSync(path.join(dir, "a.jsonl"), JSON.stringify(arxiv) + "\n");
+    expect(readCorpus(dir).papers[0]!.bib).toEqual({
+      authors: ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
+      date: "2007-04-02",
+      venue: "Phys.Rev.D76:013009,2007",
+      doi: "10.1103/physrevd.76.013009",
+      arxiv: "0704.0001",
+      pmid: null,
+      url: null,
+      keywords: ["hep-ph", "hep-ex"],
+      type: null,
+    });
+  });
+});
+
+describe("readLibraryFile (for recommend --from)", () => {
+  it("reads one export into normalised papers, and says so for a file of an unknown type", () => {
+    const read = readLibraryFile(path.join(LIBRARY, "library.ris"));
+    expect(read.format).toBe("RIS");
+    expect(read.papers.map((p) => p.id)).toEqual(["okafor2020", "sato-ris", "ng2021streets", "tanaka2019"]);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "x.pdf"), "%PDF");
+    expect(readLibraryFile(path.join(dir, "x.pdf"))).toMatchObject({ papers: [], notices: [expect.stringMatching(/unknown file type/)] });
+  });
+});
+
+describe("dates", () => {
+  it("as precise as the source; impossible ones are null (and reported by the readers)", () => {
+    expect(["2021", "2021-03", "2021-03-15", "2020/05/02/", "2023///", "2021 Mar 15", "2021 Mar-Apr", "Mon, 2 Apr 2007 19:18:42 GMT"].map((d) => parseDate(d).date)).toEqual([
+      "2021", "2021-03", "2021-03-15", "2020-05-02", "2023", "2021-03-15", "2021-03", "2007-04-02",
+    ]);
+    for (const bad of ["2026-13-45", "0000-00-00", "2023-02-29", "2021-04-31", [2021, 13]]) expect(parseDate(bad), String(bad)).toEqual({ date: null, impossible: true });
+    expect(corpus.notices).toContain('library.json:17: impossible date "2026-13-45" ignored');
+    expect(paper("impossible-date").bib!.date).toBeNull();
+  });
+});
