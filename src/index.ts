@@ -17,12 +17,16 @@ import { clusterPapers, defaultResolution, type Clustering } from "./query/clust
 import { checkRange, FilterFields } from "./query/filter.ts";
 import { computeMap, storedMap, type CorpusMap, type MapProgress } from "./query/map.ts";
 import { relatedPapers, resolvePaper } from "./query/related.ts";
+import { metadataOf, parseBib, type PaperMetadata } from "./query/metadata.ts";
 import { rankPapers, type Hit, type SearchMode } from "./query/search.ts";
 import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
+import { papersPerFile } from "./store/lookups.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
 import { Store, type StoreState } from "./store/store.ts";
 
 export { ingest, type IngestSummary, type IngestProgress } from "./ingest.ts";
+export { readLibraryFile, type Bibliographic, type FileReport } from "./corpus/index.ts";
+export type { PaperMetadata } from "./query/metadata.ts";
 export { PapersiftError, exitCodeFor, type ErrorCode } from "./errors.ts";
 export type { Explain, Hit, SearchMode } from "./query/search.ts";
 export type { Filter } from "./query/filter.ts";
@@ -102,14 +106,21 @@ export interface Stats {
   categories: { category: string; papers: number }[];
   /** The date range of the papers that have a date. */
   dates: { from: string | null; to: string | null; papers: number };
+  /** Each corpus file of the last ingest: its format, papers in the index, and entries skipped. */
+  files: { file: string; format: string | null; papers: number; noAbstract: number; malformed: number; skipped?: string }[];
 }
 
-export interface PaperDetail {
+/** One paper in full: its text, its metadata (as on every Hit), keywords and type, and the record as read. */
+export interface PaperDetail extends PaperMetadata {
   id: string;
   title: string;
   abstract: string;
+  /** Keywords, MeSH terms, arXiv categories, topics (what --category matches). */
+  keywords: string[];
+  /** The record's type (CSL terms where known: "article-journal", "paper-conference"). */
+  type: string | null;
   source: { file: string; line: number };
-  /** The entry's other metadata fields (JSONL), if any. */
+  /** The record's own fields as read (JSONL fields, BibTeX fields, RIS tags, …), if any. */
   meta: Record<string, unknown> | null;
 }
 
@@ -139,6 +150,29 @@ export interface OpenOptions {
   /** Reuse an Embedder the caller already loaded. */
   embedder?: Embedder | undefined;
 }
+
+/** The last ingest's per-file report (meta `files`) with each file's papers now in the index. */
+function corpusFilesOf(store: Store): Stats["files"] {
+  const papers = new Map(papersPerFile(store).map((f) => [f.file, f.papers]));
+  const value = store.meta("files");
+  const parsed = value === undefined ? null : FilesRow.safeParse(JSON.parse(value));
+  const reported = parsed?.success ? parsed.data : [];
+  const files = reported.map((f) => ({ ...f, papers: papers.get(f.file) ?? 0 }));
+  // Papers of files the last ingest could not read (kept as they were) still count.
+  for (const [file, n] of papers) if (!reported.some((f) => f.file === file)) files.push({ file, format: null, papers: n, noAbstract: 0, malformed: 0 });
+  return files.map(({ entries: _entries, ...f }) => f);
+}
+
+const FilesRow = z.array(
+  z.object({
+    file: z.string(),
+    format: z.string().nullable(),
+    entries: z.number().optional(),
+    noAbstract: z.number(),
+    malformed: z.number(),
+    skipped: z.string().optional(),
+  }),
+);
 
 /** Open a built index. Cheap: the model is loaded on the first search, never for stats/related/clusters. */
 export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOptions = {}): Promise<PapersiftIndex> {
@@ -258,15 +292,20 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         schemaVersion: SCHEMA_VERSION,
         bytes: { db, hnsw, total: db + hnsw },
         ...store.facetSummary(),
+        files: corpusFilesOf(store),
       };
     },
     paper(ref) {
       return store.read(() => {
         const row = store.paperByRowid(resolvePaper(store, ref).rowid);
+        const bib = parseBib(row.bib);
         return {
           id: row.id,
           title: row.title,
           abstract: row.abstract,
+          ...metadataOf(row.bib),
+          keywords: bib?.keywords ?? [],
+          type: bib?.type ?? null,
           source: { file: row.file, line: row.line },
           meta: row.meta ? (JSON.parse(row.meta) as Record<string, unknown>) : null,
         };

@@ -5,18 +5,19 @@
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_INDEX_DIR, IngestOptions, parseOptions } from "./config.ts";
-import { failIfStrict, type CorpusProblem } from "./corpus/index.ts";
+import { failIfStrict, type CorpusProblem, type CorpusReport, type FileReport } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { apply, type Done } from "./ingest/apply.ts";
 import { plan, staleReason } from "./ingest/plan.ts";
-import { scanCorpus } from "./ingest/scan.ts";
+import { identify, readIdentities } from "./ingest/scan.ts";
 import type { RemoteEmbedder } from "./embed/remote.ts";
 import { resolveModel, vendoredModelDir, type ModelInfo } from "./model.ts";
 import { removeStaleHnswFiles } from "./store/hnsw.ts";
 import { acquireLock } from "./store/lock.ts";
 import { moveAside, salvageVectors } from "./store/salvage.ts";
 import { DB_FILE, isCorruption, prepareIndexDir, Store, type StoreState } from "./store/store.ts";
+import { knownIds } from "./store/lookups.ts";
 import { putVectors } from "./store/write.ts";
 
 export { BATCH_PAPERS } from "./ingest/apply.ts";
@@ -45,8 +46,33 @@ export interface IngestSummary {
   dryRun: boolean;
   problems: CorpusProblem[];
   notices: string[];
+  /** Each file read: its format, entries, and entries skipped (no abstract, malformed). */
+  files: FileReport[];
   /** The ids written, by kind (what would be, with dryRun). */
   plan: { added: string[]; changed: string[]; moved: string[]; removed: string[] };
+}
+
+/** "library.bib: 37 entries have no abstract": one line per file that had records without one. */
+export function noAbstractLines(files: FileReport[]): string[] {
+  return files.filter((f) => f.noAbstract > 0).map((f) => `${f.file}: ${f.noAbstract} ${f.noAbstract === 1 ? "entry has" : "entries have"} no abstract`);
+}
+
+/** Why a corpus gave no papers, file by file (issue 17 §18). */
+function whyEmpty(corpus: string, report: CorpusReport): string {
+  if (!report.files.length) return `no papers found in ${corpus}: the folder holds no files`;
+  const reasons = report.files.map((f) => {
+    const first = report.problems.find((p) => p.file === f.file && p.kind !== "no-abstract");
+    const why = f.skipped
+      ? f.skipped
+      : f.noAbstract && !f.malformed
+        ? `${f.noAbstract} ${f.noAbstract === 1 ? "entry" : "entries"}, none with an abstract`
+        : f.malformed
+          ? `${f.malformed} malformed ${f.malformed === 1 ? "entry" : "entries"}${f.noAbstract ? ` and ${f.noAbstract} without an abstract` : ""} (line ${first?.line}: ${first?.message})`
+          : "no entries";
+    return `\n  ${f.file}: ${why}`;
+  });
+  const shown = reasons.slice(0, 20).join("");
+  return `no papers found in ${corpus}:${shown}${reasons.length > 20 ? `\n  … and ${reasons.length - 20} more files` : ""}`;
 }
 
 export interface IngestHooks {
@@ -109,14 +135,11 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
   const options = parseOptions(IngestOptions, input);
   const progress = hooks.onProgress ?? (() => {});
   refuseIndexInCorpus(options.corpus, options.index);
-  const scan = scanCorpus(options.corpus, progress);
-  const { report } = scan;
+  const read = readIdentities(options.corpus, progress);
+  const { report } = read;
   failIfStrict(report, options);
-  if (scan.papers.size === 0) {
-    // Nothing was read, so nothing is removed either: the index stays as it was.
-    const unreadable = report.unreadable.length ? ` (${report.unreadable.length} unreadable: ${report.unreadable.slice(0, 3).join(", ")})` : "";
-    throw new PapersiftError("CORPUS_EMPTY", `no papers found in ${options.corpus}${unreadable}`);
-  }
+  // Nothing was read, so nothing is removed either: the index stays as it was.
+  if (read.identities.length === 0) throw new PapersiftError("CORPUS_EMPTY", whyEmpty(options.corpus, report));
   // Without --model, an index keeps the vendored model it was built with; a new one gets the default.
   const recorded = recordedState(options.index);
   const modelName = options.model ?? (recorded && vendoredModelDir(recorded.model.id));
@@ -159,6 +182,8 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
       if (options.onlyIfEmpty && store && store.counts().papers > 0) {
         throw new PapersiftError("INDEX_NOT_EMPTY", `the index at ${indexDir} already holds ${store.counts().papers} papers`);
       }
+      // With the index's ids at hand, no id it gave moves (corpus/ids.ts).
+      const scan = identify(read, progress, store ? knownIds(store) : undefined);
       const state = store?.state() ?? null;
       const reason = staleReason(state, model, options.chunking, remote?.source);
       const notices = [...report.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
@@ -183,8 +208,10 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         dryRun: options.dryRun,
         problems: report.problems,
         notices,
+        files: report.files,
         plan: done.written,
       });
+      if (store && !options.dryRun) store.setMeta("files", JSON.stringify(report.files));
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
         if (store && state && !options.dryRun) {

@@ -38,6 +38,14 @@ function renderExplain(hit: Hit): string[] {
   return lines.map((l) => `    ${dim(l)}`);
 }
 
+/** One short line of a result's metadata: "Müller, Ørsted et al. · 2021 · Journal of … · https://doi.org/…". */
+export function metadataLine(hit: Pick<Hit, "authors" | "date" | "venue" | "url">): string {
+  const authors = hit.authors ?? [];
+  const names = authors.length > 2 ? `${authors.slice(0, 2).join(", ")} et al.` : authors.join(", ");
+  const venue = hit.venue && hit.venue.length > 60 ? `${hit.venue.slice(0, 59)}…` : hit.venue;
+  return [names, hit.date, venue, hit.url].filter(Boolean).join(" · ");
+}
+
 export function renderHits(hits: Hit[], question: string): string {
   if (!hits.length) return "no matching papers\n";
   return hits
@@ -45,8 +53,10 @@ export function renderHits(hits: Hit[], question: string): string {
       // The ranking score first; in hybrid mode it differs from the cosine similarity, shown beside it.
       const similarity = hit.similarity !== null && hit.similarity !== hit.score ? ` · similarity ${hit.similarity.toFixed(3)}` : "";
       const relevance = hit.relevance === null ? "" : ` · relevance ${Math.round(hit.relevance * 100)}%`;
+      const metadata = metadataLine(hit);
       return [
         `${String(i + 1).padStart(2)}. ${bold(printable(hit.title))}  ${dim(`${hit.score.toFixed(3)}${similarity}${relevance}`)}`,
+        ...(metadata ? [`    ${printable(metadata)}`] : []),
         `    ${dim(printable(`${hit.id} · ${hit.source.file}:${hit.source.line}`))}`,
         `    ${emphasise(printable(hit.snippet), question)}`,
         ...renderExplain(hit),
@@ -124,6 +134,22 @@ function embeddedBy(e: Stats["embeddedBy"]): string {
   return `the endpoint ${e.endpoint} (model ${e.model}; ${agreement}: ${queries})`;
 }
 
+/** Formats, papers per file and entries skipped, one line per file (the first 20). */
+function renderFiles(files: Stats["files"]): string[] {
+  if (!files.length) return [];
+  const formats = [...new Set(files.map((f) => f.format).filter(Boolean))].join(", ");
+  const line = (f: Stats["files"][number]) => {
+    const skipped = [f.noAbstract && `${f.noAbstract} without an abstract`, f.malformed && `${f.malformed} malformed`, f.skipped].filter(Boolean).join(", ");
+    return `  ${printable(f.file)} (${f.format ?? "not read"}): ${f.papers} papers${skipped ? `; skipped ${skipped}` : ""}`;
+  };
+  return [
+    `formats     ${formats || "–"}`,
+    `files       ${files.length}`,
+    ...files.slice(0, 20).map(line),
+    ...(files.length > 20 ? [`  … ${files.length - 20} more (--json lists all)`] : []),
+  ];
+}
+
 export function renderStats(s: Stats): string {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
   return [
@@ -136,6 +162,7 @@ export function renderStats(s: Stats): string {
     `on disk     ${mb(s.bytes.total)} (SQLite ${mb(s.bytes.db)}, HNSW ${mb(s.bytes.hnsw)})`,
     `last ingest ${s.lastIngest} (generation ${s.generation})`,
     ...(s.dates.papers ? [`dates       ${s.dates.from} … ${s.dates.to} (${s.dates.papers} papers dated)`] : []),
+    ...renderFiles(s.files),
     ...(s.categories.length
       ? [`categories  ${s.categories.slice(0, 12).map((c) => `${c.category} ${c.papers}`).join(", ")}${s.categories.length > 12 ? `, … ${s.categories.length - 12} more (--json lists all)` : ""}`]
       : []),

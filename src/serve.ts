@@ -128,11 +128,12 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
     });
     return c.json({ query: result.query, mode: result.mode, noStrongMatch: result.noStrongMatch, results: result.results });
   });
-  app.get("/api/related/:id", (c) => c.json(index.related(c.req.param("id"), { ...numberParam(c, "k"), ...filterParams(c) })));
+  // `{.+}`: a DOI given for the id holds slashes (/api/papers/10.5555/abc).
+  app.get("/api/related/:id{.+}", (c) => c.json(index.related(c.req.param("id"), { ...numberParam(c, "k"), ...filterParams(c) })));
   app.get("/api/clusters", (c) =>
     c.json(index.clusters({ ...numberParam(c, "threshold"), ...numberParam(c, "resolution"), ...filterParams(c) })),
   );
-  app.get("/api/papers/:id", (c) => c.json(index.paper(c.req.param("id"))));
+  app.get("/api/papers/:id{.+}", (c) => c.json(index.paper(c.req.param("id"))));
   app.get("/api/stats", (c) => c.json(index.stats()));
   // The first map of a generation takes a while at 10k+ papers: 202 with how far it has got, until it is ready.
   let mapJson: { map: CorpusMap; text: string } | undefined;

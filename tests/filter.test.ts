@@ -4,7 +4,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { foldText, isoDate } from "../src/corpus/facets.ts";
+import { dayOf, parseDate } from "../src/corpus/bibliographic.ts";
+import { foldText } from "../src/corpus/facets.ts";
+
+const isoDate = (value: unknown) => dayOf(parseDate(value).date);
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { EXACT_FILTER_LIMIT } from "../src/query/search.ts";
 import { dot, normalisedMean } from "../src/similarity.ts";

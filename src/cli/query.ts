@@ -56,11 +56,11 @@ filterOptions(program.command("search"))
 
 filterOptions(program.command("related"))
   .description("papers most similar to a given paper")
-  .argument("<paper>", "an exact id, a DOI, an exact title, or an unambiguous part of a title")
+  .argument("<paper>", "an exact id, a DOI (or arXiv id, pmid:<n>), an exact title, or an unambiguous part of a title")
   .addOption(kOption())
   .addOption(indexOption())
   .addOption(jsonOption())
-  .addHelpText("after", '\nExamples:\n  papersift related "submodular reinforcement learning"\n  papersift related submodular-reinforcement-learning -k 5 --json')
+  .addHelpText("after", '\nExamples:\n  papersift related "submodular reinforcement learning"\n  papersift related submodular-reinforcement-learning -k 5 --json\n  papersift related 10.5555/jmls.2021.0012')
   .action(async (paper: string, flags) => {
     const index = await openIndex(flags.index);
     try {

@@ -3,6 +3,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
+import { noAbstractLines } from "../ingest.ts";
 import { PapersiftError } from "../errors.ts";
 import { isCorruption } from "../store/store.ts";
 import { printable, renderIngest } from "../render.ts";
@@ -69,6 +70,8 @@ export function reportCorpus(summary: IngestSummary): void {
   const SHOWN = 20;
   for (const line of lines.slice(0, SHOWN)) warn(line);
   if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
+  // Always last, whatever was cut above: why fewer papers loaded than the export has entries (issue 18 §3).
+  for (const line of noAbstractLines(summary.files)) warn(line);
 }
 
 /**
@@ -103,10 +106,10 @@ export const jsonOption = () => new Option("--json", "print JSON for scripts").d
 /** --category (repeatable), --since, --until, --author: the same filters on search, related and clusters. */
 export function filterOptions(command: Command): Command {
   return command
-    .addOption(new Option("--category <prefix>", "only papers with a category starting with this (cs.CL, or cs. for all of cs); repeat for any of several").argParser((value: string, previous: string[] = []) => [...previous, value]))
+    .addOption(new Option("--category <prefix>", "only papers with a category or keyword starting with this (cs.CL, cs. for all of cs, a keyword or MeSH term); repeat for any of several").argParser((value: string, previous: string[] = []) => [...previous, value]))
     .addOption(new Option("--since <date>", "only papers dated on or after this: YYYY, YYYY-MM or YYYY-MM-DD"))
     .addOption(new Option("--until <date>", "only papers dated on or before the end of this: YYYY, YYYY-MM or YYYY-MM-DD"))
-    .addOption(new Option("--author <name>", "only papers with an author matching this (part of a name; case and accents ignored)"));
+    .addOption(new Option("--author <name>", "only papers with an author matching this (part of a name; case and accents ignored, ø/ł/ß folded)"));
 }
 export const filterOf = (flags: { category?: string[]; since?: string; until?: string; author?: string }) => ({
   category: flags.category,

@@ -1,7 +1,7 @@
 // Applying a plan: read the planned papers again, chunk them, embed the chunks whose content key has no
 // vector yet, write them in batches of one transaction each, then update the HNSW file.
 import { chunkPaper, chunkText, type ChunkParams } from "../chunk.ts";
-import { fileEntries, type CorpusReport, type Paper } from "../corpus/index.ts";
+import { fileEntries, type Bibliographic, type CorpusReport, type Paper } from "../corpus/index.ts";
 import type { Embedder } from "../embed.ts";
 import { failpoint } from "../failpoint.ts";
 import type { IngestProgress, IngestSummary } from "../ingest.ts";
@@ -10,7 +10,7 @@ import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw, type 
 import type { NewChunk, PaperWrite, Store, StoredPaper, StoreState } from "../store/store.ts";
 import { contentKey } from "../store/vectors.ts";
 import { applyChange, missingVectors, putVectors } from "../store/write.ts";
-import { contentHash, metaJson, type Plan } from "./plan.ts";
+import { bibJson, contentHash, metaJson, type Plan } from "./plan.ts";
 import type { Scan } from "./scan.ts";
 
 /** A stored paper as the corpus would give it (for papers of files that could not be read this time). */
@@ -20,6 +20,7 @@ const storedPaper = (s: StoredPaper): Paper => ({
   abstract: s.abstract,
   source: { file: s.file, line: s.line },
   ...(s.meta ? { meta: JSON.parse(s.meta) as Record<string, unknown> } : {}),
+  ...(s.bib ? { bib: JSON.parse(s.bib) as Bibliographic } : {}),
 });
 
 
@@ -31,6 +32,7 @@ function toWrite(paper: Paper, digest: Buffer, chunks?: NewChunk[]): PaperWrite 
     file: paper.source.file,
     line: paper.source.line,
     meta: metaJson(paper.meta),
+    bib: bibJson(paper.bib),
     contentHash: digest,
     chunks,
   };
@@ -94,7 +96,7 @@ export async function apply(
    * hash. `found` collects the planned locations this pass met.
    */
   function* plannedPapers(found?: Set<string>): Generator<{ paper: Paper; chunk: boolean; digest: Buffer }> {
-    const quiet: CorpusReport = { problems: [], notices: [], unreadable: [] }; // reported by the first pass
+    const quiet: CorpusReport = { problems: [], notices: [], unreadable: [], files: [] }; // reported by the first pass
     for (const { full, file } of scan.files) {
       if (scan.report.unreadable.includes(file)) continue;
       for (const entry of fileEntries(full, file, quiet)) {

@@ -2,7 +2,7 @@
 // store. Pure: no I/O.
 import { hash } from "node:crypto";
 import type { ChunkParams } from "../chunk.ts";
-import { isUnder, type Paper } from "../corpus/index.ts";
+import { isUnder, type Bibliographic, type Paper } from "../corpus/index.ts";
 import { contentSuffix } from "../corpus/paper.ts";
 import type { EmbedderSource, ModelInfo } from "../model.ts";
 import type { StoredPaper, StoreState } from "../store/store.ts";
@@ -30,7 +30,7 @@ export interface CorpusPaper {
   meta: string | null;
 }
 
-export type StoredIdentity = Pick<StoredPaper, "id" | "file" | "line" | "meta" | "contentHash">;
+export type StoredIdentity = Pick<StoredPaper, "id" | "file" | "line" | "meta" | "bib" | "contentHash">;
 
 /** The first 16 bytes of the digest that also gives derived ids their suffix (contentSuffix). */
 export function contentHash(paper: Pick<Paper, "title" | "abstract">): Buffer {
@@ -38,7 +38,10 @@ export function contentHash(paper: Pick<Paper, "title" | "abstract">): Buffer {
 }
 
 export const metaJson = (meta: Record<string, unknown> | undefined) => (meta ? JSON.stringify(meta) : null);
-export const metaDigest = (json: string | null) => (json === null ? null : hash("sha1", json, "base64"));
+export const bibJson = (bib: Bibliographic | undefined) => (bib ? JSON.stringify(bib) : null);
+/** Digest of a paper's raw and normalised metadata: a change in either is a metadata-only update. */
+export const metaDigest = (meta: string | null, bib: string | null) =>
+  meta === null && bib === null ? null : hash("sha1", `${meta ?? ""}\0${bib ?? ""}`, "base64");
 
 /**
  * Compare the corpus with what the store holds. Pure: no I/O. Stored papers are streamed past once; papers
@@ -68,7 +71,7 @@ export function plan(
     if (options.rebuild) continue;
     inStore.add(s.id);
     if (reason || !s.contentHash.equals(paper.contentHash)) result.changed.push(s.id);
-    else if (s.file !== paper.file || s.line !== paper.line || metaDigest(s.meta) !== paper.meta) result.moved.push(s.id);
+    else if (s.file !== paper.file || s.line !== paper.line || metaDigest(s.meta, s.bib) !== paper.meta) result.moved.push(s.id);
     else result.unchanged++;
   }
   for (const id of corpus.keys()) if (!inStore.has(id)) result.added.push(id);

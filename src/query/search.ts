@@ -8,13 +8,15 @@ import { dot, normalisedMean } from "../similarity.ts";
 import type { ChunkRow, Store } from "../store/store.ts";
 import { documentFrequencies } from "../store/term-stats.ts";
 import { CONTEXT_SIZE, featureRows, inverseDocumentFrequencies, relevance, termShares, type Feature, type RelevanceFit, type Signals } from "./relevance.ts";
+import { metadataOf, type PaperMetadata } from "./metadata.ts";
 import { snippet } from "./snippet.ts";
 import { allowedPapers, type Filter } from "./filter.ts";
 import { ftsQuery, questionTerms, stem, terms } from "./terms.ts";
 
 export type SearchMode = "hybrid" | "dense" | "lexical";
 
-export interface Hit {
+/** One result of search or related. Its metadata (authors, date, venue, identifiers, url): PaperMetadata. */
+export interface Hit extends PaperMetadata {
   id: string;
   title: string;
   /** dense: similarity (below); lexical: BM25 (unbounded, higher is better); hybrid: similarity + lexical bonus (≤ 0.2). */
@@ -203,6 +205,7 @@ export function rankPapers(store: Store, question: string, vector: Float32Array 
       return {
         id: paper.id,
         title: paper.title,
+        ...metadataOf(paper.bib),
         score: round(r.score),
         similarity: similarity === null ? null : round(similarity),
         snippet: snippet(r.chunk.text, question),

@@ -56,6 +56,17 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX paper_categories_paper ON paper_categories(paper);
   `,
+  // Library metadata (issue 18): the normalised record of every format, and the identifiers papers are
+  // matched and looked up by (a DOI given to `related` or /api/papers/), as indexed columns.
+  `
+  ALTER TABLE papers ADD COLUMN bib TEXT;
+  ALTER TABLE papers ADD COLUMN doi TEXT;
+  ALTER TABLE papers ADD COLUMN arxiv TEXT;
+  ALTER TABLE papers ADD COLUMN pmid TEXT;
+  CREATE INDEX papers_doi ON papers(doi) WHERE doi IS NOT NULL;
+  CREATE INDEX papers_arxiv ON papers(arxiv) WHERE arxiv IS NOT NULL;
+  CREATE INDEX papers_pmid ON papers(pmid) WHERE pmid IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -63,7 +74,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Every column the code reads, per table: a store missing one was written by some other build. */
 const COLUMNS: Record<string, string> = {
   meta: "key, value",
-  papers: "rowid, id, title, abstract, file, line, meta, content_hash, date, authors_key",
+  papers: "rowid, id, title, abstract, file, line, meta, content_hash, date, authors_key, bib, doi, arxiv, pmid",
   vectors: "rowid, key, data",
   chunks: "rowid, paper, ord, title_chars, start, end, tokens, vector",
   chunks_fts: "rowid, text",

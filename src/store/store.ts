@@ -36,6 +36,8 @@ export interface StoredPaper {
   file: string;
   line: number;
   meta: string | null;
+  /** The normalised metadata as JSON (Bibliographic), or null for a paper without any. */
+  bib: string | null;
   contentHash: Buffer;
 }
 
@@ -77,7 +79,7 @@ export interface ChunkRow {
   end: number;
 }
 
-const PAPER_COLUMNS = "rowid, id, title, abstract, file, line, meta, content_hash AS contentHash";
+const PAPER_COLUMNS = "rowid, id, title, abstract, file, line, meta, bib, content_hash AS contentHash";
 const CHUNK_COLUMNS = "c.rowid, c.paper, c.ord, c.title_chars AS titleChars, c.start, c.end, p.title, p.abstract";
 type RawChunk = Omit<ChunkRow, "text"> & { titleChars: number; title: string; abstract: string };
 const toChunkRow = ({ titleChars, title, abstract, ...row }: RawChunk): ChunkRow => ({
@@ -114,12 +116,6 @@ export function prepareIndexDir(dir: string): void {
 export function isCorruption(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
-}
-
-/** A DOI as compared: lower case (DOIs are case-insensitive), without a resolver URL or `doi:` prefix; null if not a DOI. */
-export function bareDoi(text: string): string | null {
-  const match = /^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:\s*)?(10\.\d{4,9}\/\S+)$/i.exec(text.trim());
-  return match ? match[1]!.toLowerCase() : null;
 }
 
 export class Store {
@@ -181,9 +177,7 @@ export class Store {
       }
       db.pragma("foreign_keys = ON");
       const store = new Store(dir, db);
-      migrate(db, file, (from) => {
-        if (from < 2) fillDerived(store);
-      });
+      migrate(db, file, (from) => fillDerived(store, from));
       checkSchema(db, file);
       store.state();
       return store;
@@ -237,9 +231,9 @@ export class Store {
   }
 
   /** What ingest compares with the corpus, paper by paper, without the text: read lazily, in rowid order. */
-  paperIdentities(): Iterable<Pick<StoredPaper, "id" | "file" | "line" | "meta" | "contentHash">> {
-    return this.sql("SELECT id, file, line, meta, content_hash AS contentHash FROM papers ORDER BY rowid").iterate() as Iterable<
-      Pick<StoredPaper, "id" | "file" | "line" | "meta" | "contentHash">
+  paperIdentities(): Iterable<Pick<StoredPaper, "id" | "file" | "line" | "meta" | "bib" | "contentHash">> {
+    return this.sql("SELECT id, file, line, meta, bib, content_hash AS contentHash FROM papers ORDER BY rowid").iterate() as Iterable<
+      Pick<StoredPaper, "id" | "file" | "line" | "meta" | "bib" | "contentHash">
     >;
   }
 
@@ -268,16 +262,6 @@ export class Store {
   /** id and title of every paper, in ingest order. */
   titles(): { rowid: number; id: string; title: string }[] {
     return this.sql("SELECT rowid, id, title FROM papers ORDER BY rowid").all() as { rowid: number; id: string; title: string }[];
-  }
-
-  /**
-   * Papers whose metadata `doi` is this DOI (given as bareDoi gives it), in rowid order. LIKE narrows the
-   * rows (case-insensitive, no index needed at this size); the comparison itself is bareDoi's.
-   */
-  papersByDoi(doi: string): { rowid: number; id: string; title: string }[] {
-    return (this.sql("SELECT rowid, id, title, json_extract(meta, '$.doi') AS doi FROM papers WHERE meta LIKE ? ESCAPE '\\' ORDER BY rowid").all(`%${doi.replace(/[\\%_]/g, "\\$&")}%`) as { rowid: number; id: string; title: string; doi: unknown }[])
-      .filter((p) => typeof p.doi === "string" && bareDoi(p.doi) === doi)
-      .map(({ rowid, id, title }) => ({ rowid, id, title }));
   }
 
   /** Every paper's abstract by rowid, in one query (cluster labels read them all). */

@@ -1,6 +1,7 @@
 // What an ingest writes into the store: vectors (a content-addressed cache, committed on their own), then
 // each batch of papers with their chunks, FTS rows, facets and paper vectors as one transaction. Readers
 // never see half a batch. See docs/storage.md.
+import { fromJsonl, type Bibliographic } from "../corpus/bibliographic.ts";
 import { facetsOf } from "../corpus/facets.ts";
 import { failpoint } from "../failpoint.ts";
 import { normalisedMean } from "../similarity.ts";
@@ -44,10 +45,10 @@ export function applyChange(
   const insertFts = sql("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
   const paperRow = sql("SELECT rowid FROM papers WHERE id = ?").pluck();
   const insertPaper = sql(
-    "INSERT INTO papers (id, title, abstract, file, line, meta, content_hash) VALUES (@id, @title, @abstract, @file, @line, @meta, @contentHash)",
+    "INSERT INTO papers (id, title, abstract, file, line, meta, bib, content_hash) VALUES (@id, @title, @abstract, @file, @line, @meta, @bib, @contentHash)",
   );
   const updatePaper = sql(
-    "UPDATE papers SET title = @title, abstract = @abstract, file = @file, line = @line, meta = @meta, content_hash = @contentHash WHERE rowid = @rowid",
+    "UPDATE papers SET title = @title, abstract = @abstract, file = @file, line = @line, meta = @meta, bib = @bib, content_hash = @contentHash WHERE rowid = @rowid",
   );
   const insertChunk = sql("INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const deletePaperVector = sql("DELETE FROM paper_vectors WHERE paper = ?");
@@ -75,7 +76,7 @@ export function applyChange(
       } else {
         updatePaper.run({ ...fields, rowid });
       }
-      writeFacets(store, rowid, fields.meta);
+      writeFacets(store, rowid, fields.bib);
       if (!chunks) continue;
       dropChunks(rowid);
       for (const c of chunks) {
@@ -104,19 +105,35 @@ function meanOfChunks(store: Store, paperRowid: number): Float32Array {
   return normalisedMean(vectors, vectors[0]?.length ?? 0);
 }
 
-/** Fill what schema 2 derives from older data: paper vectors, and the filter columns from `meta`. */
-export function fillDerived(store: Store): void {
-  const missing = store.sql("SELECT rowid FROM papers WHERE rowid NOT IN (SELECT paper FROM paper_vectors)").pluck().all() as number[];
-  const insert = store.sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
-  for (const rowid of missing) insert.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
-  const rows = store.sql("SELECT rowid, meta FROM papers WHERE meta IS NOT NULL").all() as { rowid: number; meta: string }[];
-  for (const row of rows) writeFacets(store, row.rowid, row.meta);
+/**
+ * Fill what newer schemas derive from an older store's data: paper vectors (2), and the normalised metadata
+ * and filter columns (3). A store before schema 3 holds only JSONL, .txt and .md papers, whose metadata is
+ * derived from `meta` exactly as their reader derives it.
+ */
+export function fillDerived(store: Store, from: number): void {
+  if (from < 2) {
+    const missing = store.sql("SELECT rowid FROM papers WHERE rowid NOT IN (SELECT paper FROM paper_vectors)").pluck().all() as number[];
+    const insert = store.sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
+    for (const rowid of missing) insert.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
+  }
+  if (from < 3) {
+    const rows = store.sql("SELECT rowid, id, meta FROM papers WHERE meta IS NOT NULL").all() as { rowid: number; id: string; meta: string }[];
+    const setBib = store.sql("UPDATE papers SET bib = ? WHERE rowid = ?");
+    for (const row of rows) {
+      const bib = JSON.stringify(fromJsonl(JSON.parse(row.meta) as Record<string, unknown>, row.id));
+      setBib.run(bib, row.rowid);
+      writeFacets(store, row.rowid, bib);
+    }
+  }
 }
 
-/** The filter columns and categories of one paper, from its metadata JSON. */
-function writeFacets(store: Store, rowid: number, meta: string | null): void {
-  const facets = facetsOf(meta ? (JSON.parse(meta) as Record<string, unknown>) : undefined);
-  store.sql("UPDATE papers SET date = ?, authors_key = ? WHERE rowid = ?").run(facets.date, facets.authorsKey, rowid);
+/** The filter and identifier columns and the categories of one paper, from its normalised metadata JSON. */
+function writeFacets(store: Store, rowid: number, json: string | null): void {
+  const bib = json ? (JSON.parse(json) as Bibliographic) : null;
+  const facets = facetsOf(bib);
+  store
+    .sql("UPDATE papers SET date = ?, authors_key = ?, doi = ?, arxiv = ?, pmid = ? WHERE rowid = ?")
+    .run(facets.date, facets.authorsKey, bib?.doi ?? null, bib?.arxiv ?? null, bib?.pmid ?? null, rowid);
   store.sql("DELETE FROM paper_categories WHERE paper = ?").run(rowid);
   const insert = store.sql("INSERT INTO paper_categories (paper, category) VALUES (?, ?)");
   for (const category of facets.categories) insert.run(rowid, category);

@@ -1,0 +1,30 @@
+// Finding papers by what identifies them: the ids the index already gave (for an ingest keeping them), a
+// DOI, arXiv id or PMID (indexed columns), and papers per corpus file (for stats).
+import type { KnownIds } from "../corpus/ids.ts";
+import type { Store } from "./store.ts";
+
+/** The ids this index already gave, so that an ingest keeps them (corpus/ids.ts). */
+export function knownIds(store: Store): KnownIds {
+  const has = store.sql("SELECT 1 FROM papers WHERE id = ?").pluck();
+  // A range over the UNIQUE index on id: the bare slug and slug-<hash>.
+  const derived = store.sql("SELECT id, file, line, content_hash AS contentHash FROM papers WHERE id = ? OR (id > ? AND id < ?)");
+  return {
+    has: (id) => has.get(id) !== undefined,
+    derived: (slug) =>
+      (derived.all(slug, `${slug}-`, `${slug}-\uffff`) as { id: string; file: string; line: number; contentHash: Buffer }[]).filter(
+        (r) => r.id === slug || /^-[0-9a-f]{8}(?:[0-9a-f]{8})?$/.test(r.id.slice(slug.length)),
+      ),
+  };
+}
+
+/** The paper with this DOI, arXiv id or PMID (normalised as corpus/bibliographic.ts does), if any. */
+export function paperByIdentifier(store: Store, kind: "doi" | "arxiv" | "pmid", value: string): { rowid: number; id: string; title: string } | undefined {
+  return store.sql(`SELECT rowid, id, title FROM papers WHERE ${kind} = ? ORDER BY rowid LIMIT 1`).get(value) as
+    | { rowid: number; id: string; title: string }
+    | undefined;
+}
+
+/** Papers per corpus file, in path order. */
+export function papersPerFile(store: Store): { file: string; papers: number }[] {
+  return store.sql("SELECT file, count(*) AS papers FROM papers GROUP BY file ORDER BY file").all() as { file: string; papers: number }[];
+}
