@@ -211,7 +211,9 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         files: report.files,
         plan: done.written,
       });
-      if (store && !options.dryRun) store.setMeta("files", JSON.stringify(report.files));
+      // Written only when it changed: a no-change ingest leaves the database untouched.
+      const files = JSON.stringify(report.files);
+      if (store && !options.dryRun && store.meta("files") !== files) store.setMeta("files", files);
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
         if (store && state && !options.dryRun) {

@@ -6,14 +6,14 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dayOf, parseDate } from "../src/corpus/bibliographic.ts";
 import { foldText } from "../src/corpus/facets.ts";
-
-const isoDate = (value: unknown) => dayOf(parseDate(value).date);
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { EXACT_FILTER_LIMIT } from "../src/query/search.ts";
 import { dot, normalisedMean } from "../src/similarity.ts";
+import { SCHEMA_VERSION } from "../src/store/schema.ts";
 import { Store } from "../src/store/store.ts";
 import { ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
+const isoDate = (value: unknown) => dayOf(parseDate(value).date);
 const ARXIV = path.join(ROOT, "..", "shared", "bench", "arxiv-cs-2026", "corpus.jsonl");
 interface Record {
   id: string;
@@ -151,7 +151,7 @@ describe("filters", () => {
 });
 
 describe("an index from schema 1", () => {
-  it("is migrated on open, with the filter columns and paper vectors filled in from what it holds", async () => {
+  it("is migrated on open, with the filter columns, metadata and paper vectors filled in from what it holds", async () => {
     const corpus = tempDir();
     writeFileSync(path.join(corpus, "p.jsonl"), records.slice(0, 50).map((r) => JSON.stringify(r)).join("\n"));
     const dir = tempDir();
@@ -160,13 +160,18 @@ describe("an index from schema 1", () => {
     // Take it back to what schema 1 wrote.
     const { default: Database } = await import("better-sqlite3");
     const db = new Database(path.join(dir, "papersift.db"));
-    db.exec("DROP TABLE paper_vectors; DROP TABLE paper_categories; DROP INDEX papers_date; ALTER TABLE papers DROP COLUMN date; ALTER TABLE papers DROP COLUMN authors_key; PRAGMA user_version = 1;");
+    db.exec(
+      "DROP INDEX papers_doi; DROP INDEX papers_arxiv; DROP INDEX papers_pmid; ALTER TABLE papers DROP COLUMN bib; ALTER TABLE papers DROP COLUMN doi; " +
+        "ALTER TABLE papers DROP COLUMN arxiv; ALTER TABLE papers DROP COLUMN pmid; " +
+        "DROP TABLE paper_vectors; DROP TABLE paper_categories; DROP INDEX papers_date; ALTER TABLE papers DROP COLUMN date; ALTER TABLE papers DROP COLUMN authors_key; PRAGMA user_version = 1;",
+    );
     db.close();
     const migrated = await openIndex(dir, { embedder });
     expect((await migrated.search("language models", { k: 5, mode: "dense", category: ["cs.CL"] })).results).toEqual((await expected).results);
     expect(migrated.stats().categories.length).toBeGreaterThan(0);
+    expect((await expected).results[0]!.authors.length).toBeGreaterThan(0);
     const check = new Database(path.join(dir, "papersift.db"), { readonly: true });
-    expect(check.pragma("user_version", { simple: true })).toBe(2);
+    expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(check.prepare("SELECT count(*) FROM paper_vectors").pluck().get()).toBe(50);
     check.close();
     migrated.close();
