@@ -4,6 +4,8 @@
 // reports its own wall time and peak RSS. `--papers N` changes the synthetic size (0 skips it);
 // `--scale N` the size of the no-inference row (default 200,000; 0 skips it);
 // `--arxiv DIR` adds a full ingest of DIR/corpus.jsonl (the real arXiv sample); `--json` prints JSON only.
+// Library formats: the readers' parse speed on a 50,000-entry .bib and .ris (`--library N` changes the
+// size, 0 skips it; `--library-only` runs only this part), each read in a fresh process.
 import { spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,6 +55,16 @@ if (process.argv[2] === "--child") {
   process.stdout.write(JSON.stringify({ summary: counts, seconds, phases, maxRssMb: process.resourceUsage().maxRSS / 1024, embedOnly }) + "\n", () => process.exit(0));
 }
 
+if (process.argv[2] === "--parse-child") {
+  // Child: read one library file into normalised papers, as ingest's first pass does.
+  const { readLibraryFile } = await import("../src/corpus/index.ts");
+  const started = performance.now();
+  const read = readLibraryFile(process.argv[3]!);
+  const seconds = (performance.now() - started) / 1000;
+  const out = { papers: read.papers.length, problems: read.problems.length, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(JSON.stringify(out) + "\n", () => process.exit(0));
+}
+
 const asJson = process.argv.includes("--json");
 const log = (line = "") => asJson || console.log(line);
 const papersFlag = process.argv.indexOf("--papers");
@@ -76,13 +88,93 @@ function run(corpus: string, index: string, sample: number | "stand-in" = 0): Ru
   return JSON.parse(child.stdout.trim().split("\n").pop()!) as Run;
 }
 
+/**
+ * A library export of `n` entries in BibTeX and in RIS, made offline from the bundled abstracts with a
+ * fixed seed, shaped like Zotero's exports: LaTeX accents and case-protecting braces in about a third of
+ * the BibTeX names and titles, keywords, a DOI, an arXiv eprint on every fifth, one entry in 20 without an
+ * abstract.
+ */
+function writeLibrary(dir: string, n: number, abstracts: string[], titleWords: string[]): { bib: string; ris: string } {
+  const random = seededRandom(11);
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+  const people = [["M{\\\"u}ller", "J{\\\"o}rg", "Müller", "Jörg"], ["{\\O}rsted", "Kirsten", "Ørsted", "Kirsten"], ["Wa{\\l}{\\k{e}}sa", "Ludmi{\\l}a", "Wałęsa", "Ludmiła"], ["Smith", "Anne", "Smith", "Anne"], ["Chen", "Wei", "Chen", "Wei"], ["Okafor", "Chidi", "Okafor", "Chidi"]];
+  const bib: string[] = [];
+  const ris: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const words = Array.from({ length: 6 + Math.floor(random() * 5) }, () => pick(titleWords));
+    const latex = random() < 0.33;
+    const title = latex ? `{${words[0]}} ${words.slice(1).join(" ")} with {\\"U}ber-{Models}` : words.join(" ");
+    const plainTitle = latex ? `${words.join(" ")} with Über-Models` : title;
+    const authors = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(people));
+    const abstract = i % 20 === 7 ? "" : `${pick(abstracts)} ${pick(abstracts)}`;
+    const year = 2000 + (i % 26);
+    const arxiv = i % 5 === 0 ? `${String(year % 100).padStart(2, "0")}${String(1 + (i % 12)).padStart(2, "0")}.${String(10000 + (i % 89999))}` : null;
+    bib.push(
+      `@article{key${i},\n  title = {${title}},\n  author = {${authors.map((a) => `${latex ? a[0] : a[2]}, ${latex ? a[1] : a[3]}`).join(" and ")}},\n` +
+        `  journal = {Journal of ${pick(titleWords)} Studies},\n  year = {${year}},\n  month = ${["jan", "mar", "jun", "oct"][i % 4]},\n  doi = {10.5555/bench.${i}},\n` +
+        (arxiv ? `  eprint = {${arxiv}},\n  archiveprefix = {arXiv},\n` : "") +
+        `  keywords = {${pick(titleWords)}, ${pick(titleWords)}},\n  langid = {english},\n  file = {/home/user/Zotero/storage/ABCD${i}/paper.pdf},\n` +
+        (abstract ? `  abstract = {${abstract}},\n` : "") +
+        "}\n",
+    );
+    ris.push(
+      `TY  - JOUR\nID  - key${i}\nTI  - ${plainTitle}\n${authors.map((a) => `AU  - ${a[2]}, ${a[3]}\n`).join("")}PY  - ${year}/0${1 + (i % 9)}/15/\n` +
+        `T2  - Journal of ${pick(titleWords)} Studies\nDO  - 10.5555/bench.${i}\nKW  - ${pick(titleWords)}\nKW  - ${pick(titleWords)}\n` +
+        (abstract ? `AB  - ${abstract}\n` : "") +
+        `UR  - https://example.org/${i}\nER  - \n`,
+    );
+  }
+  const files = { bib: path.join(dir, "library.bib"), ris: path.join(dir, "library.ris") };
+  writeFileSync(files.bib, bib.join("\n"));
+  writeFileSync(files.ris, ris.join("\n"));
+  return files;
+}
+
+interface ParseRun {
+  papers: number;
+  problems: number;
+  seconds: number;
+  maxRssMb: number;
+}
+
+function parseRun(file: string): ParseRun {
+  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--parse-child", file], { cwd: root, encoding: "utf8" });
+  if (child.status !== 0) throw new Error(`reading ${file} failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split("\n").pop()!) as ParseRun;
+}
+
 const dirBytes = (dir: string) => readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
 const work = mkdtempSync(path.join(tmpdir(), "papersift-bench-ingest-"));
 
-// 1. The bundled corpus.
 const { readCorpus } = await import("../src/corpus/index.ts");
 const { splitSentences } = await import("../src/chunk.ts");
 const bundled = readCorpus(path.join(root, "corpus")).papers;
+
+// 0. Library formats: parse speed of the readers (target: ≥ 5,000 entries/s, ≤ 500 MB peak RSS).
+const libraryFlag = process.argv.indexOf("--library");
+const LIBRARY = libraryFlag > 0 ? Number(process.argv[libraryFlag + 1]) : 50_000;
+let library: { entries: number; bib: ParseRun; ris: ParseRun } | null = null;
+if (LIBRARY > 0) {
+  const dir = path.join(work, "library");
+  mkdirSync(dir);
+  const files = writeLibrary(dir, LIBRARY, bundled.map((p) => p.abstract), [...new Set(bundled.flatMap((p) => p.title.split(/\s+/)))]);
+  library = { entries: LIBRARY, bib: parseRun(files.bib), ris: parseRun(files.ris) };
+  log(`Library formats: reading a ${LIBRARY.toLocaleString("en")}-entry export into normalised papers (each a fresh process)\n`);
+  log("| file | MB | entries/s | papers | skipped (no abstract) | seconds | peak RSS (MB) |");
+  log("|---|---|---|---|---|---|---|");
+  for (const [name, file, r] of [["BibTeX (.bib)", files.bib, library.bib], ["RIS (.ris)", files.ris, library.ris]] as const) {
+    log(`| ${name} | ${(statSync(file).size / 2 ** 20).toFixed(1)} | ${(LIBRARY / r.seconds).toFixed(0)} | ${r.papers} | ${r.problems} | ${r.seconds.toFixed(2)} | ${r.maxRssMb.toFixed(0)} |`);
+  }
+  log();
+  rmSync(dir, { recursive: true, force: true });
+}
+if (process.argv.includes("--library-only")) {
+  if (asJson) console.log(JSON.stringify({ library }));
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+
+// 1. The bundled corpus.
 const corpus = path.join(work, "corpus");
 cpSync(path.join(root, "corpus"), corpus, { recursive: true });
 const index = path.join(work, "index");
@@ -180,7 +272,7 @@ if (SCALE > 0) {
 const synthetic = path.join(work, "synthetic");
 mkdirSync(synthetic);
 if (SYNTHETIC <= 0) {
-  if (asJson) console.log(JSON.stringify({ bundled: { full, noChange, oneAdded }, arxiv, scale }));
+  if (asJson) console.log(JSON.stringify({ library, bundled: { full, noChange, oneAdded }, arxiv, scale }));
   rmSync(work, { recursive: true, force: true });
   process.exit(0);
 }
@@ -210,6 +302,7 @@ log(`| on disk | ${(dirBytes(bigIndex) / 2 ** 20).toFixed(1)} MB, ${bytesPerChun
 
 if (asJson) {
   console.log(JSON.stringify({
+    library,
     bundled: { full, noChange, oneAdded },
     arxiv,
     scale,
