@@ -111,12 +111,14 @@ describe("issue 17 §15: impossible dates are reported and ignored", () => {
 });
 
 describe("issue 17 §18: when an ingest finds zero papers, each file's reason is said", () => {
-  it("unknown type, entries without abstracts, malformed lines, an empty file", async () => {
+  it("unknown type, entries without abstracts, malformed lines, an empty file, XML and JSON that are not papers", async () => {
     const [corpus, index] = [tempDir(), tempDir()];
     writeFileSync(path.join(corpus, "paper.pdf"), "%PDF-1.7");
     writeFileSync(path.join(corpus, "bad.jsonl"), "{not json\n");
     writeFileSync(path.join(corpus, "titles.jsonl"), JSON.stringify({ title: "Only a title", abstract: "" }) + "\n" + JSON.stringify({ title: "Another", abstract: " " }) + "\n");
     writeFileSync(path.join(corpus, "empty.md"), "");
+    writeFileSync(path.join(corpus, "feed.xml"), "<rss><channel></channel></rss>\n");
+    writeFileSync(path.join(corpus, "settings.json"), '{"theme": "dark"}\n');
     const error = await sync(corpus, index).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PapersiftError);
     const message = (error as PapersiftError).message;
@@ -125,5 +127,7 @@ describe("issue 17 §18: when an ingest finds zero papers, each file's reason is
     expect(message).toContain("titles.jsonl: 2 entries, none with an abstract");
     expect(message).toMatch(/bad\.jsonl: 1 malformed entry \(line 1: invalid JSON/);
     expect(message).toMatch(/empty\.md: 1 malformed entry \(line 1: no `# Title` heading\)/);
+    expect(message).toContain("feed.xml: XML that is not PubMed's (<PubmedArticleSet>)");
+    expect(message).toContain("settings.json: JSON that is neither CSL-JSON (items with a title or type) nor OpenAlex works");
   });
 });

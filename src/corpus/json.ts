@@ -5,7 +5,7 @@ import { isOpenAlexWork, openAlexEntry } from "./openalex.ts";
 import type { ReadResult } from "./paper.ts";
 import { jsonElementOffsets, lineOf } from "./positions.ts";
 
-export function readJson(text: string, file: string): ReadResult & { format: string } {
+export function readJson(text: string, file: string): ReadResult & { format: string; skipped?: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -24,7 +24,7 @@ export function readJson(text: string, file: string): ReadResult & { format: str
   }
   const looksCsl = located.some((item) => item.value && typeof item.value === "object" && ("title" in item.value || "type" in item.value));
   if (!looksCsl) {
-    return { format: "JSON", entries: [], problems: [{ file, line: 1, message: "neither CSL-JSON (items with title and type) nor OpenAlex works; skipped" }] };
+    return { format: "JSON", entries: [], problems: [], skipped: "JSON that is neither CSL-JSON (items with a title or type) nor OpenAlex works" };
   }
   return { format: "CSL-JSON", ...readCslItems(located, file) };
 }
