@@ -299,7 +299,7 @@ describe("stats and schema", () => {
     const db = new Database(path.join(indexDir, "papersift.db"), { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-    expect(columns("papers")).toEqual(["rowid", "id", "title", "abstract", "file", "line", "meta", "content_hash", "date", "authors_key"]);
+    expect(columns("papers")).toEqual(["rowid", "id", "title", "abstract", "file", "line", "meta", "content_hash", "date", "authors_key", "bib", "doi", "arxiv", "pmid"]);
     expect(columns("chunks")).toEqual(["rowid", "paper", "ord", "title_chars", "start", "end", "tokens", "vector"]);
     expect(columns("vectors")).toEqual(["rowid", "key", "data"]);
     expect(columns("meta")).toEqual(["key", "value"]);
