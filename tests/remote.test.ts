@@ -225,6 +225,26 @@ describe("an endpoint with no vendored twin", () => {
     });
   });
 
+  it("a vendored name decides the text: the query prefix, and the window a long question is cut to", async () => {
+    // The toy's vectors do not agree with bge-small's, so the questions go to it and it sees their text.
+    const dir = tempDir();
+    await toyIngest(dir, { embedderModel: "BAAI/bge-small-en-v1.5" });
+    const index = await openIndex(dir, { embedder });
+    try {
+      expect(index.stats().embeddedBy).toMatchObject({ model: "BAAI/bge-small-en-v1.5", cosineToLocal: null, queries: "endpoint" });
+      toy.inputs = [];
+      const long = Array.from({ length: 400 }, (_, i) => `reward model ${i}`).join(" ");
+      await index.search(long, { mode: "dense" });
+      const sent = toy.inputs.at(-1)!;
+      expect(sent.startsWith(`Represent this sentence for searching relevant passages: reward model 0 reward`)).toBe(true);
+      const pieces = embedder.tokenize(sent).length;
+      expect(pieces).toBeLessThanOrEqual(512);
+      expect(pieces).toBeGreaterThan(500);
+    } finally {
+      index.close();
+    }
+  });
+
   it("questions to an endpoint that went down fail at once with one line; lexical search still answers", async () => {
     const { server, url } = await toyServer();
     const dir = tempDir();
