@@ -141,6 +141,18 @@ describe("one papersift embeds for another", () => {
     expect(((await ids.json()) as { error: { message: string } }).error.message).toMatch(/input/);
     expect((await post("v1/embeddings", "{not json")).status).toBe(400);
     expect((await post("api/search?q=x", "{}")).status).toBe(405);
+    // Under serve's Host check (issue 17 item 11) like every route: a DNS-rebinding page cannot embed here.
+    const { createApp } = await import("../src/serve.ts");
+    const index = await openIndex(localDir, { embedder });
+    try {
+      const app = createApp(index, { embedder: async () => embedder });
+      const body = JSON.stringify({ model: "BAAI/bge-small-en-v1.5", input: "x" });
+      const at = (host: string) => app.request(`http://${host}/v1/embeddings`, { method: "POST", body, headers: { "Content-Type": "application/json" } });
+      expect((await at("evil.example:4477")).status).toBe(421);
+      expect((await at("localhost:4477")).status).toBe(200);
+    } finally {
+      index.close();
+    }
     // Last: the server answers before reading the body and then drops the connection.
     const huge = JSON.stringify({ model: "BAAI/bge-small-en-v1.5", input: ["x".repeat(2 ** 20)] });
     expect((await post("v1/embeddings", huge)).status).toBe(413);
