@@ -192,13 +192,13 @@ export function candidates(data: Data): { label: string; features: Feature[] }[]
 }
 
 /**
- * The chosen feature set: the most answers-removed questions flagged among the sets that flag at least 95 %
- * of off-topic questions (the issue's floor), then the lowest ECE; if none does, the most off-topic flagged.
+ * The chosen feature set: off-topic questions first (the easy case, where the issue asks for 95 %), then the
+ * hard one: the most answers-removed questions flagged among the sets within a point of the best off-topic
+ * rate, then the lowest ECE.
  */
 function choose(outcomes: Outcome[]): Outcome {
-  const ok = outcomes.filter((o) => o.offTopic >= 0.95);
-  if (!ok.length) return [...outcomes].sort((a, b) => b.offTopic - a.offTopic)[0]!;
-  return [...ok].sort((a, b) => b.removed - a.removed || a.ece - b.ece)[0]!;
+  const bestOffTopic = Math.max(...outcomes.map((o) => o.offTopic));
+  return outcomes.filter((o) => o.offTopic >= bestOffTopic - 0.01).sort((a, b) => b.removed - a.removed || a.ece - b.ece)[0]!;
 }
 
 export async function collect(index: PapersiftIndex, removedIndex: PapersiftIndex, set: Judged, offTopic: string[], mode: SearchMode): Promise<Data> {

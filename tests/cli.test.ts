@@ -24,6 +24,17 @@ describe("papersift search", () => {
     expect(body.results).toHaveLength(3);
     expect(Object.keys(body.results[0]!)).toEqual(expect.arrayContaining(["id", "title", "score", "snippet", "source"]));
     expect(body.results[0]!.title).toBe("Evaluating Robustness of Reward Models for Mathematical Reasoning");
+    expect(body).toMatchObject({ noStrongMatch: false });
+    for (const r of body.results) expect(r.relevance).toSatisfy((p: unknown) => typeof p === "number" && p >= 0 && p <= 1);
+  });
+
+  it("says plainly when no result is likely relevant, and shows each result's relevance", () => {
+    const r = runCli(["search", "--stdin", "-k", "2", "--index", index], { input: "protein folding with cryo-EM\nrobustness of reward models for math reasoning\n" });
+    expect(r.status).toBe(0);
+    // The off-topic question's closest papers come under the line; the other question's do not.
+    expect(r.stdout).toMatch(/^no strong match in this corpus — closest papers:\n\n 1\. /);
+    expect(r.stdout).toMatch(/\n\n 1\. Evaluating Robustness of Reward Models for Mathematical Reasoning  \d\.\d{3} · similarity \d\.\d{3} · relevance \d{1,3}%\n/);
+    expect(r.stdout.match(/no strong match/g)).toHaveLength(1);
   });
 
   it("--stdin answers one JSON line per input line, in order, with the model loaded once", () => {

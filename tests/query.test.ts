@@ -108,6 +108,38 @@ describe("search --explain", () => {
   });
 });
 
+describe("relevance, with the vendored model's fit", () => {
+  const modes = ["hybrid", "dense", "lexical"] as const;
+
+  it("gives every hit a relevance in 0..1 in each mode; a paper's own title is a strong match", async () => {
+    for (const paper of [bundledPapers()[5]!, bundledPapers()[40]!]) {
+      for (const mode of modes) {
+        const { results, noStrongMatch } = await index.search(paper.title, { k: 5, mode });
+        expect(results).toHaveLength(5);
+        for (const r of results) expect(r.relevance, mode).toSatisfy((p: number | null) => p !== null && p >= 0 && p <= 1);
+        expect(noStrongMatch, `${mode}: ${paper.title}`).toBe(false);
+      }
+    }
+  });
+
+  it("says there is no strong match for a question the corpus cannot answer, and still lists the closest papers", async () => {
+    for (const mode of modes) {
+      const { results, noStrongMatch } = await index.search("protein folding with cryo-EM", { k: 5, mode });
+      expect(noStrongMatch, mode).toBe(true);
+      expect(results.length, mode).toBeGreaterThan(0);
+      const threshold = usageFor(embedder.model.id).relevance![mode]!.noStrongMatchBelow;
+      for (const r of results) expect(r.relevance!, mode).toBeLessThan(threshold);
+    }
+  });
+
+  it("gives no estimate where the fit does not hold: related papers, hybrid at another weight", async () => {
+    expect(index.related(bundledPapers()[0]!.id, { k: 3 }).results.map((r) => r.relevance)).toEqual([null, null, null]);
+    const other = await index.search("protein folding with cryo-EM", { k: 3, lexicalWeight: 0.5 });
+    expect(other.results.map((r) => r.relevance)).toEqual([null, null, null]);
+    expect(other.noStrongMatch).toBe(false);
+  });
+});
+
 describe("related", () => {
   it("finds similar papers, never the paper itself", () => {
     const paper = bundledPapers()[0]!;
