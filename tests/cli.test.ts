@@ -51,7 +51,7 @@ describe("papersift search", () => {
   it("renders a readable list: matching words in bold on a terminal, plain in a pipe or with NO_COLOR", () => {
     const r = runCli(["search", "overoptimization", "-k", "1", "--index", index]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^ 1\. .*Overoptimization.*\d\.\d{3}\n/);
+    expect(r.stdout).toMatch(/^ 1\. .*Overoptimization  \d\.\d{3} · similarity \d\.\d{3} · relevance \d{1,3}%\n/);
     expect(r.stdout).not.toMatch(/\*|\x1b/);
     // A real terminal: `script` gives the CLI a pseudo-terminal.
     const tty = (env: string) =>
