@@ -1,4 +1,5 @@
 // Defaults, and the zod schemas for options that come from users (CLI flags and library calls).
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { ChunkParams } from "./chunk.ts";
 import { PapersiftError } from "./errors.ts";
@@ -14,6 +15,16 @@ export const DEFAULT_CHUNKING: ChunkParams = { windowTokens: 256, overlapTokens:
 
 /** How long an ingest waits for another one holding the writer lock. */
 export const DEFAULT_LOCK_WAIT_MS = 60_000;
+
+/**
+ * Embedding sessions an ingest runs in worker threads: one per core, at most 4 (issue 21 §2). Batch-1 passes
+ * of a small BERT use one thread better than several (`npm run bench:embed`: sessions × threads), but each
+ * session holds its own copy of the weights and arena (≈100–150 MB of RSS), so a large box gets 4 sessions
+ * of several threads each rather than one per core.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, 4));
+}
 
 /** How each option is named where the user typed it (the CLI flag), rather than its path in the schema. */
 const OPTION_NAMES: Record<string, string> = {
@@ -104,5 +115,7 @@ export const IngestOptions = z.object({
    * builds its index on first use asks for this, so it never replaces what an ingest wrote (issue 17).
    */
   onlyIfEmpty: z.boolean().default(false),
+  /** Embedding sessions in worker threads, the cores split between them; default: defaultWorkers(). */
+  workers: z.number().int().min(1).max(64).optional(),
 });
 export type IngestOptions = z.input<typeof IngestOptions>;

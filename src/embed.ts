@@ -1,8 +1,10 @@
 // The Embedder: loads the model once, tokenizes as sentence-transformers does (the model's window, [SEP]
-// kept when truncating, the model's query or passage prefix in front), runs length-sorted batches and pools
-// (mean or [CLS], as the model's papersift.json says) into L2-normalised vectors.
-// @xenova/transformers (and with it onnxruntime-node) is imported here lazily, so commands that never
-// embed do not pay for it.
+// kept when truncating, the model's query or passage prefix in front), runs length-sorted batches through
+// onnxruntime and pools (mean or [CLS], as the model's papersift.json says) into L2-normalised vectors.
+// The session runs on this thread (questions) or as N sessions in worker threads (ingest, `--workers`).
+// @xenova/transformers (the tokenizer) and onnxruntime are imported here lazily, so commands that never
+// embed do not pay for them.
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import pLimit from "p-limit";
 import { PapersiftError } from "./errors.ts";
@@ -12,10 +14,10 @@ export interface EmbedOptions extends ModelSpec {
   /** Texts per forward pass. */
   batchSize?: number | undefined;
   /**
-   * Forward passes in flight at once. onnxruntime already uses one thread per core and transformers.js
-   * 2.17.2 passes it no thread options, so more than 1 only helps on machines with idle cores.
+   * Embedding sessions in worker threads, the cores split between them (`ingest --workers`). Omitted: one
+   * session on this thread, using every core, which is what a single question wants.
    */
-  concurrency?: number | undefined;
+  workers?: number | undefined;
 }
 
 export type TextKind = "passage" | "query";
@@ -30,6 +32,8 @@ export interface Embedder {
   embed(texts: string[], onProgress?: (done: number, total: number) => void, kind?: TextKind): Promise<Float32Array[]>;
   /** Embed already-tokenized inputs (from modelInput); the benchmark feeds both pipelines the same batches. */
   embedTokenized(inputs: number[][], onProgress?: (done: number, total: number) => void): Promise<Float32Array[]>;
+  /** Stop its worker threads, if it has any (idle ones never keep the process alive). */
+  close?(): Promise<void>;
 }
 
 /**
@@ -44,7 +48,7 @@ type Transformers = typeof import("@xenova/transformers");
 
 export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder> {
   const transformers: Transformers = await import("@xenova/transformers");
-  const { env, AutoTokenizer, AutoModel, Tensor } = transformers;
+  const { env, AutoTokenizer, AutoModel } = transformers;
   const resolved = resolveModel(options);
 
   let dir: string;
@@ -65,47 +69,44 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
   }
 
   let tokenizer: Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
-  let model: Awaited<ReturnType<typeof AutoModel.from_pretrained>>;
   try {
-    const quantized = "remoteId" in resolved ? true : resolved.quantized;
-    [tokenizer, model] = await Promise.all([
-      AutoTokenizer.from_pretrained(modelId),
-      AutoModel.from_pretrained(modelId, { quantized }),
-    ]);
+    tokenizer = await AutoTokenizer.from_pretrained(modelId);
+    // Only to fetch the graph of a hub model into the cache; the session that runs it is ours (session.ts).
+    if ("remoteId" in resolved) await (await AutoModel.from_pretrained(modelId, { quantized: true })).dispose();
   } catch (cause) {
     throw new PapersiftError("MODEL_LOAD_FAILED", `could not load the model from ${dir}: ${String(cause)}`, { cause });
   }
   const info = "remoteId" in resolved ? describeModel(dir, resolved.remoteId) : resolved;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
-  const limit = pLimit(Math.max(1, options.concurrency ?? 1));
-  const dims = info.dims;
-
   const tokenize = (text: string): number[] => tokenizer.encode(text);
   const modelInput = (text: string, kind: TextKind = "passage"): number[] => {
     const ids = tokenize((kind === "query" ? info.queryPrefix : info.passagePrefix) + text);
     return ids.length <= info.maxTokens ? ids : [...ids.slice(0, info.maxTokens - 1), ids[ids.length - 1]!];
   };
 
-  async function forward(batch: number[][]): Promise<Float32Array[]> {
-    const width = Math.max(...batch.map((ids) => ids.length));
-    const size = batch.length * width;
-    const ids = new BigInt64Array(size);
-    const mask = new BigInt64Array(size);
-    batch.forEach((row, b) =>
-      row.forEach((id, t) => {
-        ids[b * width + t] = BigInt(id);
-        mask[b * width + t] = 1n;
-      }),
-    );
-    const shape = [batch.length, width];
-    const output = await model({
-      input_ids: new Tensor("int64", ids, shape),
-      attention_mask: new Tensor("int64", mask, shape),
-      token_type_ids: new Tensor("int64", new BigInt64Array(size), shape),
-    });
-    const hidden = output.last_hidden_state.data as Float32Array;
-    const pool = info.pooling === "cls" ? clsNormalised : meanPoolNormalised;
-    return batch.map((row, b) => pool(hidden, b * width * dims, row.length, dims));
+  const spec = { onnxFile: info.onnxFile, dims: info.dims, pooling: info.pooling };
+  let forward: (batch: number[][]) => Promise<Float32Array[]>;
+  let close: (() => Promise<void>) | undefined;
+  try {
+    if (options.workers === undefined) {
+      const session = await (await import("./embed/session.ts")).openSession({ ...spec, threads: 0 });
+      // onnxruntime-node runs inference synchronously on this thread: one pass at a time, with a turn of the
+      // event loop before each, or a long embed would hold off Ctrl-C, timers and I/O until the end.
+      const limit = pLimit(1);
+      forward = (batch) => limit(async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return session.run(batch);
+      });
+    } else {
+      const workers = Math.max(1, options.workers);
+      const threads = Math.max(1, Math.floor(availableParallelism() / workers));
+      const pool = await (await import("./embed/pool.ts")).startPool(spec, workers, threads);
+      forward = (batch) => pool.run(batch);
+      close = () => pool.close();
+    }
+  } catch (cause) {
+    if (cause instanceof PapersiftError) throw cause;
+    throw new PapersiftError("MODEL_LOAD_FAILED", `could not load the model from ${dir}: ${String(cause)}`, { cause });
   }
 
   async function embedTokenized(
@@ -119,17 +120,12 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
     await Promise.all(
-      batches.map((batch) =>
-        limit(async () => {
-          // onnxruntime-node runs inference synchronously and settles its promise in a microtask, so without
-          // this a long embed never returns to the event loop: Ctrl-C, timers and I/O would wait until the end.
-          await new Promise((resolve) => setImmediate(resolve));
-          const vectors = await forward(batch.map((i) => inputs[i]!));
-          batch.forEach((i, j) => (results[i] = vectors[j]!));
-          done += batch.length;
-          onProgress?.(done, inputs.length);
-        }),
-      ),
+      batches.map(async (batch) => {
+        const vectors = await forward(batch.map((i) => inputs[i]!));
+        batch.forEach((i, j) => (results[i] = vectors[j]!));
+        done += batch.length;
+        onProgress?.(done, inputs.length);
+      }),
     );
     return results;
   }
@@ -140,25 +136,6 @@ export async function loadEmbedder(options: EmbedOptions = {}): Promise<Embedder
     modelInput,
     embedTokenized,
     embed: (texts, onProgress, kind = "passage") => embedTokenized(texts.map((t) => modelInput(t, kind)), onProgress),
+    ...(close ? { close } : {}),
   };
-}
-
-/** The first token's ([CLS]) vector of one row, scaled to unit length. */
-export function clsNormalised(hidden: Float32Array, offset: number, _length: number, dims: number): Float32Array {
-  return meanPoolNormalised(hidden, offset, 1, dims);
-}
-
-/** Mean of the first `length` token vectors of one row (the unpadded ones), scaled to unit length. */
-export function meanPoolNormalised(hidden: Float32Array, offset: number, length: number, dims: number): Float32Array {
-  const sum = new Float64Array(dims);
-  for (let t = 0; t < length; t++) {
-    const base = offset + t * dims;
-    for (let d = 0; d < dims; d++) sum[d]! += hidden[base + d]!;
-  }
-  let norm = 0;
-  for (let d = 0; d < dims; d++) norm += sum[d]! * sum[d]!;
-  norm = Math.sqrt(norm) || 1;
-  const out = new Float32Array(dims);
-  for (let d = 0; d < dims; d++) out[d] = sum[d]! / norm;
-  return out;
 }

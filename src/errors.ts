@@ -7,6 +7,7 @@ const catalogue = {
   MODEL_NOT_FOUND: { kind: "input", hint: "pass --model a folder in transformers.js layout (config.json, tokenizer.json, onnx/model_quantized.onnx)" },
   MODEL_REMOTE_DISABLED: { kind: "input", hint: "set PAPERSIFT_ALLOW_REMOTE=1 to let papersift download it, or pass --model a local folder" },
   MODEL_LOAD_FAILED: { kind: "failure", hint: "check that the model folder is complete; `git checkout models/` restores the bundled one" },
+  EMBED_FAILED: { kind: "failure", hint: "run the ingest again: every batch already written is kept; `--workers 1` uses the least memory" },
   BAD_OPTION: { kind: "input", hint: "see `papersift --help`" },
   EMPTY_QUESTION: { kind: "input", hint: "ask a question, e.g. papersift search \"diffusion models for images\"" },
   CORPUS_NOT_FOUND: { kind: "input", hint: "pass --corpus a folder of papers (.bib, .ris, .json, .nbib, .xml, .jsonl, .txt, .md)" },

@@ -4,7 +4,7 @@
 // (first pass), plan.ts (pure), apply.ts (batches and the HNSW file). See docs/architecture.md.
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_INDEX_DIR, IngestOptions, parseOptions } from "./config.ts";
+import { DEFAULT_INDEX_DIR, defaultWorkers, IngestOptions, parseOptions } from "./config.ts";
 import { failIfStrict, type CorpusProblem, type CorpusReport, type FileReport } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
@@ -146,8 +146,12 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
   const resolved = hooks.embedder?.model ?? resolveModel({ model: modelName });
   // A hub model has no local files until the Embedder fetched it.
   let embedder: Embedder | undefined = hooks.embedder;
+  let loaded: Embedder | undefined; // ours to close: its worker threads
   const getEmbedder = async () => {
-    if (!embedder) embedder = await (await import("./embed.ts")).loadEmbedder({ model: modelName });
+    if (!embedder) {
+      const { loadEmbedder } = await import("./embed.ts");
+      embedder = loaded = await loadEmbedder({ model: modelName, workers: options.workers ?? defaultWorkers() });
+    }
     return embedder;
   };
   // Likewise an index embedded by an endpoint keeps using it, unless --model asks for a vendored model.
@@ -172,9 +176,10 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
   const model: ModelInfo = remote?.model ?? ("remoteId" in resolved ? (await getEmbedder()).model : resolved);
 
   const indexDir = options.index;
-  if (!options.dryRun) prepareIndexDir(indexDir);
-  const lock = options.dryRun ? null : await acquireLock(indexDir, options.lockWaitMs, hooks.onWait);
+  let lock: Awaited<ReturnType<typeof acquireLock>> | null = null;
   try {
+    if (!options.dryRun) prepareIndexDir(indexDir);
+    lock = options.dryRun ? null : await acquireLock(indexDir, options.lockWaitMs, hooks.onWait);
     const reset = options.rebuild && !options.dryRun ? resetIfDamaged(indexDir) : null;
     const store = options.dryRun && !existsSync(path.join(indexDir, "papersift.db")) ? null : Store.open(indexDir, { create: true });
     try {
@@ -234,6 +239,7 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
     }
   } finally {
     lock?.release();
+    await loaded?.close?.();
   }
 }
 

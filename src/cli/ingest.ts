@@ -1,7 +1,7 @@
 // papersift ingest: sync the index with the corpus, once or whenever files change (--watch).
 import { existsSync, watch } from "node:fs";
 import { Option, type Command } from "commander";
-import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS } from "../config.ts";
+import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS, defaultWorkers } from "../config.ts";
 import { PapersiftError } from "../errors.ts";
 import { ingest } from "../index.ts";
 import { renderIngest } from "../render.ts";
@@ -20,6 +20,7 @@ interface IngestFlags {
   overlap: number;
   wait: number;
   watch: boolean;
+  workers: number;
   json: boolean;
 }
 
@@ -37,6 +38,7 @@ async function runIngest(flags: IngestFlags): Promise<void> {
         embedderModel: flags.embedderModel,
         chunking: { windowTokens: flags.window, overlapTokens: flags.overlap },
         lockWaitMs: flags.wait * 1000,
+        workers: flags.workers,
       },
       { onProgress: progressReporter(!flags.json), onWait: warn, onRetry: warn },
     );
@@ -96,6 +98,7 @@ program
   .addOption(new Option("--embedder-model <name>", "model name to ask the endpoint for (default: the vendored model's id, BAAI/bge-small-en-v1.5)"))
   .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
   .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))
+  .addOption(new Option("--workers <n>", "embedding sessions in worker threads, the cores split between them").argParser(integer("--workers", 1)).default(defaultWorkers(), "one per core, at most 4"))
   .addOption(jsonOption())
   .addHelpText(
     "after",
