@@ -10,12 +10,20 @@ tests/model.test.ts can check the int8 graph against the fp32 one.
 Usage (build time only):
     pip install -r scripts/model/requirements.txt
     python scripts/model/build_bge.py
+    python scripts/model/build_bge.py --fused-candidate OUT.onnx
+
+--fused-candidate writes, instead, the int8 graph built from a fused fp32 graph (onnxruntime's transformer
+optimizer for BERT: attention, skip-LayerNorm, bias-GELU and embedding-LayerNorm fusions) to OUT.onnx, for
+`npm run bench:embed` to compare with the shipped graph (issue 21 §4). It is not shipped: on onnxruntime 1.30
+and 1.32 it ran slower than the unfused graph, which onnxruntime fuses itself when it loads it
+(docs/benchmarks.md).
 """
 
 import hashlib
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -50,7 +58,33 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def quantize(fp32: Path, out: Path) -> None:
+    """Dynamic int8: per-channel weights with 7-bit range, as scripts/model/build.py quantizes MiniLM."""
+    # Fused operators (com.microsoft) have no ONNX shape inference: their outputs are float32.
+    extra = {"DefaultTensorType": onnx.TensorProto.FLOAT}
+    quantize_dynamic(fp32, out, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True, extra_options=extra)
+    model = onnx.load(out)
+    model.ir_version = min(model.ir_version, 8)  # onnxruntime 1.14 reads IR <= 8
+    onnx.save(model, out)
+
+
+def fused_candidate(fp32: Path, out: Path, tokenizer: Tokenizer, hello: np.ndarray) -> None:
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    # opt_level 0: only the transformer optimizer's own fusions, no onnxruntime graph rewrites that would tie
+    # the file to one onnxruntime version or CPU.
+    fused = optimize_model(str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=0)
+    print("fusions:", {k: v for k, v in fused.get_fused_operator_statistics().items() if v})
+    fused_file = fp32.with_name("fused.onnx")
+    fused.save_model_to_file(str(fused_file))
+    quantize(fused_file, out)
+    q = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    print(f"fused int8 'hello world' cosine to fp32: {float(embed(q, tokenizer, 'hello world') @ hello):.4f}")
+    print(f"{out}  sha256 {sha256(out)}")
+
+
 def main() -> None:
+    candidate = Path(sys.argv[sys.argv.index("--fused-candidate") + 1]).resolve() if "--fused-candidate" in sys.argv else None
     if not JAR.exists():
         subprocess.run(["mvn", "-q", "dependency:get", f"-Dartifact={ARTIFACT}", "-Dtransitive=false"], check=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,13 +101,12 @@ def main() -> None:
         err = np.abs(hello[:5] - np.array(PUBLISHED_HELLO_WORLD)).max()
         print(f"fp32 'hello world' vs fastembed's reference: max abs error {err:.2e}")
         assert err < 1.5e-4, "the fp32 graph is not bge-small-en-v1.5"
+        if candidate:
+            return fused_candidate(fp32, candidate, tokenizer, hello)
 
         OUT.joinpath("onnx").mkdir(parents=True, exist_ok=True)
         out_model = OUT / "onnx" / "model_quantized.onnx"
-        quantize_dynamic(fp32, out_model, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
-        model = onnx.load(out_model)
-        model.ir_version = min(model.ir_version, 8)  # onnxruntime 1.14 reads IR <= 8
-        onnx.save(model, out_model)
+        quantize(fp32, out_model)
         shutil.copy(work / "bge-small-en-v1.5-tokenizer.json", OUT / "tokenizer.json")
 
         # Reference vectors: the same sentences as MiniLM's fixture, as passages and (prefixed) as queries.
