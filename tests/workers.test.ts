@@ -21,7 +21,9 @@ describe("embedding workers", () => {
     for (const workers of [1, 2]) {
       const embedder = await loadEmbedder({ workers });
       const vectors = await embedder.embed(texts);
-      await embedder.close?.();
+      // The sessions were threads of their own: closing stops them, and the Embedder says so if used again.
+      await embedder.close!();
+      await expect(embedder.embed(["one more"])).rejects.toThrow(/closed/);
       vectors.forEach((v, i) => expect(dot(v, here[i]!), `${workers} workers, text ${i}`).toBeGreaterThanOrEqual(0.99999));
     }
   }, 120_000);
