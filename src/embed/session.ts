@@ -1,7 +1,6 @@
 // One onnxruntime session over a model's graph: token ids in, pooled unit vectors out. The same code runs
 // on the main thread (questions) and in each embedding worker (ingest with --workers), so a text's vector
 // does not depend on where it was embedded.
-import { InferenceSession, Tensor } from "onnxruntime-node";
 import type { ModelInfo } from "../model.ts";
 
 export interface SessionSpec {
@@ -18,6 +17,9 @@ export interface ModelSession {
 }
 
 export async function openSession(spec: SessionSpec): Promise<ModelSession> {
+  // Imported here, not at the top: the CLI bundle hoists a bundled module's static imports of packages to its
+  // own top, and commands that never embed must not load onnxruntime (tests/cli.test.ts, forbid-model.mjs).
+  const { InferenceSession, Tensor } = await import("onnxruntime-node");
   const session = await InferenceSession.create(spec.onnxFile, {
     executionProviders: ["cpu"],
     intraOpNumThreads: spec.threads,
