@@ -106,7 +106,7 @@ function writeLibrary(dir: string, n: number, abstracts: string[], titleWords: s
     const title = latex ? `{${words[0]}} ${words.slice(1).join(" ")} with {\\"U}ber-{Models}` : words.join(" ");
     const plainTitle = latex ? `${words.join(" ")} with Über-Models` : title;
     const authors = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(people));
-    const abstract = i % 20 === 7 ? "" : `${pick(abstracts)} ${pick(abstracts)}`;
+    const abstract = i % 20 === 7 ? "" : pick(abstracts);
     const year = 2000 + (i % 26);
     const arxiv = i % 5 === 0 ? `${String(year % 100).padStart(2, "0")}${String(1 + (i % 12)).padStart(2, "0")}.${String(10000 + (i % 89999))}` : null;
     bib.push(

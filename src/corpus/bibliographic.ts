@@ -192,14 +192,14 @@ const COMBINING: Record<string, string> = {
 };
 const LETTERS: Record<string, string> = { o: "ø", O: "Ø", l: "ł", L: "Ł", ss: "ß", ae: "æ", AE: "Æ", oe: "œ", OE: "Œ", aa: "å", AA: "Å", i: "ı" };
 
-export function decodeLatexAccents(value: string): string {
+export function decodeLatexAccents(value: string, keepBraces = false): string {
   if (!value.includes("\\")) return value;
-  return value
+  const decoded = value
     .replace(/\{?\\([`'^~=."]|[uHvckdb](?=[\s{]))\s*\{?\s*([A-Za-z]|\\i)\s*\}?\}?/g, (_, accent: string, letter: string) =>
       `${letter === "\\i" ? "i" : letter}${COMBINING[accent]}`.normalize("NFC"),
     )
-    .replace(/\{?\\(ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?![A-Za-z])\s*\}?/g, (_, name: string) => LETTERS[name]!)
-    .replace(/[{}]/g, "");
+    .replace(/\{?\\(ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?![A-Za-z])\s*\}?/g, (_, name: string) => LETTERS[name]!);
+  return keepBraces ? decoded : decoded.replace(/[{}]/g, "");
 }
 
 /**

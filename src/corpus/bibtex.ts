@@ -5,7 +5,7 @@
 // fields that hold LaTeX and the names that hold braces or LaTeX; a plain field is used as it is, its
 // case-protecting braces removed, and a plain "Last, First" name is turned round. That keeps a
 // 50,000-entry export above 5,000 entries/s (`npm run bench:ingest`).
-import { splitKeywords, fromCsl, normaliseArxiv, normaliseDoi, normalisePmid, parseDate, type Bibliographic } from "./bibliographic.ts";
+import { decodeLatexAccents, splitKeywords, fromCsl, normaliseArxiv, normaliseDoi, normalisePmid, parseDate, type Bibliographic } from "./bibliographic.ts";
 import { citationJs } from "./citation-js.ts";
 import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
 import { lineOf } from "./positions.ts";
@@ -127,6 +127,13 @@ const CSL_TYPES: Record<string, string> = {
   unpublished: "manuscript",
 };
 
+/** The record's fields without its title and abstract, which the paper holds already (as JSONL's meta). */
+function withoutText<T extends Record<string, unknown>>(record: T, fields = ["title", "abstract"]): Partial<T> {
+  const rest: Record<string, unknown> = { ...record };
+  for (const f of fields) delete rest[f];
+  return rest as Partial<T>;
+}
+
 const stripBraces = (value: string) => value.replace(/[{}]/g, "").replace(/\s+/g, " ").trim();
 
 /** Plain names (no braces, no LaTeX) as shown: "Last, First" → "First Last", "Last, Jr, First" → "First Last Jr". */
@@ -156,7 +163,9 @@ function splitFields(entry: BibEntry): SplitEntry {
   const latex: Record<string, string> = {};
   for (const field of DECODED) {
     if (p[field] === undefined) continue;
-    const value = p[field]!;
+    // Accents are most of the LaTeX in real exports (Zotero writes M{\"u}ller): decoded here, so that only
+    // fields with other LaTeX (math, commands, braced names) cost citation-js's grammar.
+    const value = decodeLatexAccents(p[field]!, true);
     if (LATEX.test(value) || ((field === "author" || field === "editor") && value.includes("{"))) latex[field] = beforeDecoding(value);
     else raw[field] = stripBraces(value);
   }
@@ -190,7 +199,7 @@ function toEntry({ entry, raw }: SplitEntry, csl: Record<string, unknown>, file:
     title: decoded("title", "title") ?? "",
     abstract: decoded("abstract", "abstract") ?? "",
     source: { file, line },
-    meta: { entrytype: entry.type, ...p },
+    meta: { entrytype: entry.type, ...withoutText(p) },
     bib,
     ...(notes.length ? { notes } : {}),
   };

@@ -25,7 +25,7 @@ export function readCslItems(items: { value: unknown; line: number }[], file: st
       title: stripMarkup(text(item.title)),
       abstract: stripMarkup(text(item.abstract)),
       source: { file, line },
-      meta: item,
+      meta: Object.fromEntries(Object.entries(item).filter(([key]) => key !== "title" && key !== "abstract")),
       bib: fromCsl(item, (n) => notes.push(n)),
       ...(notes.length ? { notes } : {}),
     });

@@ -59,7 +59,7 @@ function toEntry(r: Record<string, string[]>, file: string, line: number): RawEn
   if (when.impossible) notes.push(`impossible date ${JSON.stringify(r.DP?.[0])} ignored`);
   // MeSH headings carry subheadings and a major-topic star: "*Neural Networks, Computer/methods".
   const mesh = (r.MH ?? []).map((h) => h.split("/")[0]!.replace(/^\*/, ""));
-  const meta = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
+  const meta = Object.fromEntries(Object.entries(r).filter(([k]) => k !== "TI" && k !== "AB").map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
   return {
     id: `pmid:${pmid}`,
     title: r.TI?.join(" ") ?? r.BTI?.join(" ") ?? "",

@@ -9,6 +9,8 @@ import { lineOf } from "./positions.ts";
 
 type RisRecord = Record<string, string | string[]>;
 
+const TEXT_TAGS = new Set(["TI", "T1", "AB", "N2"]);
+
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 export function readRis(text: string, file: string): ReadResult {
@@ -40,7 +42,8 @@ export function readRis(text: string, file: string): ReadResult {
         title: String(csl.title ?? first(record.TI) ?? first(record.T1) ?? ""),
         abstract: String(csl.abstract ?? first(record.AB) ?? first(record.N2) ?? ""),
         source: { file, line: at },
-        meta: record,
+        // The abstract and title are the paper's own; the other tags are its record.
+        meta: Object.fromEntries(Object.entries(record).filter(([tag]) => !TEXT_TAGS.has(tag))),
         bib,
         ...(notes.length ? { notes } : {}),
       });
