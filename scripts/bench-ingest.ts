@@ -7,7 +7,7 @@
 // Library formats: the readers' parse speed on a 50,000-entry .bib and .ris (`--library N` changes the
 // size, 0 skips it; `--library-only` runs only this part), each read in a fresh process.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, writeSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,7 +62,9 @@ if (process.argv[2] === "--parse-child") {
   const read = readLibraryFile(process.argv[3]!);
   const seconds = (performance.now() - started) / 1000;
   const out = { papers: read.papers.length, problems: read.problems.length, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
-  process.stdout.write(JSON.stringify(out) + "\n", () => process.exit(0));
+  // Synchronously: the script's top level must not go on to build a library of its own.
+  writeSync(1, JSON.stringify(out) + "\n");
+  process.exit(0);
 }
 
 const asJson = process.argv.includes("--json");
