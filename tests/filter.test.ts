@@ -151,7 +151,7 @@ describe("filters", () => {
 });
 
 describe("an index from schema 1", () => {
-  it("is migrated on open, with the filter columns, metadata and paper vectors filled in from what it holds", async () => {
+  it("is migrated on open, with the filter columns, metadata, paper vectors and term counts filled in from what it holds", async () => {
     const corpus = tempDir();
     writeFileSync(path.join(corpus, "p.jsonl"), records.slice(0, 50).map((r) => JSON.stringify(r)).join("\n"));
     const dir = tempDir();
@@ -160,8 +160,9 @@ describe("an index from schema 1", () => {
     // Take it back to what schema 1 wrote.
     const { default: Database } = await import("better-sqlite3");
     const db = new Database(path.join(dir, "papersift.db"));
+    const terms = db.prepare("SELECT data FROM paper_terms ORDER BY paper").pluck().all();
     db.exec(
-      "DROP INDEX papers_doi; DROP INDEX papers_arxiv; DROP INDEX papers_pmid; ALTER TABLE papers DROP COLUMN bib; ALTER TABLE papers DROP COLUMN doi; " +
+      "DROP TABLE paper_terms; DROP INDEX papers_doi; DROP INDEX papers_arxiv; DROP INDEX papers_pmid; ALTER TABLE papers DROP COLUMN bib; ALTER TABLE papers DROP COLUMN doi; " +
         "ALTER TABLE papers DROP COLUMN arxiv; ALTER TABLE papers DROP COLUMN pmid; " +
         "DROP TABLE paper_vectors; DROP TABLE paper_categories; DROP INDEX papers_date; ALTER TABLE papers DROP COLUMN date; ALTER TABLE papers DROP COLUMN authors_key; PRAGMA user_version = 1;",
     );
@@ -173,6 +174,7 @@ describe("an index from schema 1", () => {
     const check = new Database(path.join(dir, "papersift.db"), { readonly: true });
     expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(check.prepare("SELECT count(*) FROM paper_vectors").pluck().get()).toBe(50);
+    expect(check.prepare("SELECT data FROM paper_terms ORDER BY paper").pluck().all()).toEqual(terms);
     check.close();
     migrated.close();
   });

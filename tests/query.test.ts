@@ -336,6 +336,7 @@ describe("stats and schema", () => {
     expect(columns("vectors")).toEqual(["rowid", "key", "data"]);
     expect(columns("meta")).toEqual(["key", "value"]);
     expect(columns("paper_vectors")).toEqual(["paper", "data"]);
+    expect(columns("paper_terms")).toEqual(["paper", "data"]);
     const fts = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").pluck().get() as string;
     expect(fts).toMatch(/fts5/);
     db.close();

@@ -67,6 +67,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX papers_arxiv ON papers(arxiv) WHERE arxiv IS NOT NULL;
   CREATE INDEX papers_pmid ON papers(pmid) WHERE pmid IS NOT NULL;
   `,
+  // Each paper's terms and adjacent pairs of terms, hashed, with counts (term-vectors.ts): the lexical side
+  // of recommendations (issue 19), kept at ingest so a recommendation never tokenises the whole corpus.
+  `
+  CREATE TABLE paper_terms (
+    paper INTEGER PRIMARY KEY REFERENCES papers(rowid) ON DELETE CASCADE,
+    data BLOB NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -80,6 +88,7 @@ const COLUMNS: Record<string, string> = {
   chunks_fts: "rowid, text",
   paper_vectors: "paper, data",
   paper_categories: "paper, category",
+  paper_terms: "paper, data",
 };
 
 /** Refuse (INDEX_INCOMPATIBLE) a store whose tables lack a column this papersift reads. */

@@ -5,6 +5,7 @@ import { fromJsonl, type Bibliographic } from "../corpus/bibliographic.ts";
 import { facetsOf } from "../corpus/facets.ts";
 import { failpoint } from "../failpoint.ts";
 import { normalisedMean } from "../similarity.ts";
+import { encodeTermCounts, termCounts } from "../term-vectors.ts";
 import type { Change, Store, StoreState } from "./store.ts";
 import { encodeFloat32, encodeVector } from "./vectors.ts";
 
@@ -53,6 +54,7 @@ export function applyChange(
   const insertChunk = sql("INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const deletePaperVector = sql("DELETE FROM paper_vectors WHERE paper = ?");
   const insertPaperVector = sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
+  const writeTerms = sql("INSERT OR REPLACE INTO paper_terms (paper, data) VALUES (?, ?)");
   const dropChunks = (paper: number) => {
     removedLabels.push(...(chunkLabels.all(paper) as number[]));
     deleteFts.run(paper);
@@ -86,6 +88,8 @@ export function applyChange(
         addedLabels.push(label);
       }
       insertPaperVector.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
+      // Chunks are rewritten exactly when the title or abstract changed, and so are the terms.
+      writeTerms.run(rowid, encodeTermCounts(termCounts(fields.title, fields.abstract)));
     }
     failpoint("inside-transaction");
     // Vectors no chunk uses any more (old model, edited text) are dropped at the end of the ingest that
@@ -106,8 +110,8 @@ function meanOfChunks(store: Store, paperRowid: number): Float32Array {
 }
 
 /**
- * Fill what newer schemas derive from an older store's data: paper vectors (2), and the normalised metadata
- * and filter columns (3). A store before schema 3 holds only JSONL, .txt and .md papers, whose metadata is
+ * Fill what newer schemas derive from an older store's data: paper vectors (2), the normalised metadata
+ * and filter columns (3), and the term counts (4). A store before schema 3 holds only JSONL, .txt and .md papers, whose metadata is
  * derived from `meta` exactly as their reader derives it.
  */
 export function fillDerived(store: Store, from: number): void {
@@ -124,6 +128,11 @@ export function fillDerived(store: Store, from: number): void {
       setBib.run(bib, row.rowid);
       writeFacets(store, row.rowid, bib);
     }
+  }
+  if (from < 4) {
+    const insert = store.sql("INSERT OR REPLACE INTO paper_terms (paper, data) VALUES (?, ?)");
+    const rows = store.sql("SELECT rowid, title, abstract FROM papers").all() as { rowid: number; title: string; abstract: string }[];
+    for (const row of rows) insert.run(row.rowid, encodeTermCounts(termCounts(row.title, row.abstract)));
   }
 }
 
