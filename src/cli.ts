@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { exitCodeFor } from "./errors.ts";
 import { registerIngest } from "./cli/ingest.ts";
 import { registerQueries } from "./cli/query.ts";
+import { registerRecommend } from "./cli/recommend.ts";
 import { registerServers } from "./cli/servers.ts";
 import { report, setCommand } from "./cli/shared.ts";
 
@@ -25,6 +26,7 @@ const program = new Command("papersift")
 
 registerIngest(program);
 registerQueries(program);
+registerRecommend(program);
 registerServers(program);
 
 process.on("SIGINT", () => process.exit(130));

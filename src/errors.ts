@@ -30,6 +30,11 @@ const catalogue = {
   EMBEDDER_UNREACHABLE: { kind: "failure", hint: "start the embedding server, or fix --embedder (PAPERSIFT_EMBEDDER); `ingest --model <name>` alone goes back to a vendored model" },
   EMBEDDER_REFUSED: { kind: "failure", hint: "set PAPERSIFT_EMBEDDER_KEY to the server's API key, or check --embedder-model" },
   EMBEDDER_FAILED: { kind: "failure", hint: "check the embedding server and its log, then run ingest again: every batch already written is kept" },
+  NO_EXAMPLES: { kind: "input", hint: "name papers of the index by id, DOI, arXiv id or title (`papersift search` finds them), or pass --from a library file with abstracts" },
+  INPUT_FILE: { kind: "input", hint: "check the path: a list of ids or DOIs, one per line, or a library file ingest reads" },
+  UNKNOWN_TAG: { kind: "input", hint: "run `papersift tag list` to see the tags, or `papersift tag add <name> <id>…` to make one" },
+  TAGS_INVALID: { kind: "input", hint: "fix the file (it is JSON: `papersift tag list` shows where it is) or pass --tags another file; papersift never overwrites a file it cannot read" },
+  TAGS_MISPLACED: { kind: "input", hint: "keep the tags file outside the index folder (it is rebuilt) and the corpus (never written): pass --tags or set PAPERSIFT_TAGS" },
 } as const satisfies Record<string, { kind: ErrorKind; hint: string }>;
 
 export type ErrorCode = keyof typeof catalogue;

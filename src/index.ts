@@ -13,12 +13,19 @@ import { z } from "zod";
 import { DEFAULT_INDEX_DIR, parseOptions } from "./config.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
-import { clusterPapers, defaultResolution, type Clustering } from "./query/clusters.ts";
+import { clusterPapers, defaultResolution, type Clustering, type Topic } from "./query/clusters.ts";
 import { checkRange, FilterFields } from "./query/filter.ts";
 import { computeMap, storedMap, type CorpusMap, type MapProgress } from "./query/map.ts";
 import { relatedPapers, resolvePaper } from "./query/related.ts";
 import { metadataOf, parseBib, type PaperMetadata } from "./query/metadata.ts";
 import { rankPapers, type Hit, type SearchMode } from "./query/search.ts";
+import { resolveExamples, tagReferences, toReference, type ExampleInput } from "./query/examples.ts";
+import { loadLexicon, type Lexicon } from "./query/lexicon.ts";
+import type { ExternalPaper, MatchedPaper, Reference, Unmatched } from "./query/liked.ts";
+import { recommendPapers, type Recommendation } from "./query/recommend.ts";
+import { addToTag, checkTagName, tagsFile, today, type TagEntry } from "./tags.ts";
+import { isInside, matchReferences } from "./query/liked.ts";
+import { slugify } from "./corpus/paper.ts";
 import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
 import { papersPerFile } from "./store/lookups.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
@@ -32,6 +39,11 @@ export type { Explain, Hit, SearchMode } from "./query/search.ts";
 export type { Filter } from "./query/filter.ts";
 export type { CorpusMap, MapPoint, MapProgress } from "./query/map.ts";
 export type { Cluster, Clustering, Topic } from "./query/clusters.ts";
+export type { Reason, Recommendation, RecommendExplain } from "./query/recommend.ts";
+export type { ExampleInput } from "./query/examples.ts";
+export type { ExternalPaper, MatchedPaper, Unmatched } from "./query/liked.ts";
+export { readReferences } from "./query/liked.ts";
+export { addToTag, readTags, removeFromTag, tagsFile, DEFAULT_TAGS_FILE, type TagEntry, type Tags } from "./tags.ts";
 
 /** The default mode is the one that scored best in `npm run eval` (docs/quality.md). */
 export const DEFAULT_MODE: SearchMode = "hybrid";
@@ -58,6 +70,40 @@ export const SearchOptions = z
   })
   .superRefine(checkRange);
 export const RelatedOptions = z.object({ ...FilterFields, k: K.default(DEFAULT_K) }).superRefine(checkRange);
+const Example = z.union([
+  z.string().trim().min(1).max(2_000),
+  z
+    .object({
+      id: z.string().trim().min(1).max(2_000).optional(),
+      doi: z.string().trim().min(1).max(2_000).optional(),
+      arxiv: z.string().trim().min(1).max(2_000).optional(),
+      title: z.string().trim().min(1).max(1_000).optional(),
+      abstract: z.string().trim().min(1).max(100_000).optional(),
+      /** How to name it in reports (a library file's `file:line`); default: its id, DOI, arXiv id or title. */
+      ref: z.string().trim().min(1).max(2_000).optional(),
+    })
+    .strict()
+    .refine((e) => e.id ?? e.doi ?? e.arxiv ?? e.title, "a paper needs an id, DOI, arXiv id or title"),
+]);
+export const RecommendOptions = z
+  .object({
+    ...FilterFields,
+    /** Papers liked: ids, DOIs, arXiv ids or titles, or library entries ({ id?, doi?, arxiv?, title?, abstract? }). */
+    liked: z.array(Example).max(10_000).default([]),
+    /** Papers not wanted: their neighbours are pushed down. */
+    not: z.array(Example).max(10_000).default([]),
+    /** Saved sets whose papers are liked too (read from tagsFile). */
+    tag: z.array(z.string()).max(64).default([]),
+    /** Default: --tags / PAPERSIFT_TAGS / papersift-tags.json (see tags.ts). */
+    tagsFile: z.string().min(1).optional(),
+    k: K.default(DEFAULT_K),
+    explain: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine(checkRange);
+export const DigestOptions = RecommendOptions.safeExtend({ k: K.default(30) });
+/** A digest without --since covers the last week of the corpus: the 7 days up to its newest paper. */
+export const DIGEST_DAYS = 7;
 export const ClusterOptions = z
   .object({
     ...FilterFields,
@@ -82,6 +128,33 @@ export interface SearchResult {
    */
   noStrongMatch: boolean;
   notices: string[];
+}
+
+export interface RecommendResult {
+  /** Examples found in the index, with what matched them (id, doi, arxiv or title). */
+  liked: MatchedPaper[];
+  /** Examples not in the index, embedded from their title and abstract. */
+  likedExternal: Pick<ExternalPaper, "ref" | "title">[];
+  not: MatchedPaper[];
+  notExternal: Pick<ExternalPaper, "ref" | "title">[];
+  /** What matched nothing, and why; `list` says whether it was liked or not wanted. */
+  unmatched: (Unmatched & { list: "liked" | "not" })[];
+  results: Recommendation[];
+}
+
+export interface DigestResult extends Omit<RecommendResult, "results"> {
+  /** The first day covered (the option, or a week before the newest paper). */
+  since: string | null;
+  /** Topics (stable ids, as `clusters` gives them) holding new papers, the one with the best paper first; id null: papers in no topic. */
+  topics: { id: number | null; label: string; results: Recommendation[] }[];
+}
+
+export interface TagResult {
+  tag: string;
+  file: string;
+  added: string[];
+  already: string[];
+  unmatched: Unmatched[];
 }
 
 export interface Stats {
@@ -128,6 +201,18 @@ export interface PapersiftIndex {
   search(question: string, options?: z.input<typeof SearchOptions>): Promise<SearchResult>;
   related(paper: string, options?: z.input<typeof RelatedOptions>): { paper: { id: string; title: string }; results: Hit[] };
   clusters(options?: z.input<typeof ClusterOptions>): Clustering;
+  /**
+   * Papers like the liked ones (and unlike the `not` ones), best first, each with its reason. NO_EXAMPLES
+   * when no liked paper matches the index and none can be embedded.
+   */
+  recommend(options: z.input<typeof RecommendOptions>): Promise<RecommendResult>;
+  /**
+   * Add papers to a saved set (created if new) in the tags file, matched as recommend matches them; entries
+   * outside the index are kept with their abstract. Nothing is written when nothing matched.
+   */
+  tag(name: string, papers: ExampleInput[], options?: { tagsFile?: string | undefined }): TagResult;
+  /** The best new papers for a reader (recommend over papers dated since `since`), grouped by topic. */
+  digest(options: z.input<typeof DigestOptions>): Promise<DigestResult>;
   /** One paper by exact id, exact title or an unambiguous part of a title. */
   paper(ref: string): PaperDetail;
   /**
@@ -174,6 +259,13 @@ const FilesRow = z.array(
   }),
 );
 
+/** The ISO date `days` days before an ISO date. */
+function daysBefore(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - days);
+  return d.toISOString().slice(0, 10);
+}
+
 /** Open a built index. Cheap: the model is loaded on the first search, never for stats/related/clusters. */
 export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOptions = {}): Promise<PapersiftIndex> {
   const store = Store.open(dir);
@@ -215,6 +307,15 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
   };
 
   let mapJob: { generation: number; promise: Promise<CorpusMap>; map: CorpusMap | null; progress: MapProgress | null; error: unknown } | undefined;
+  // What recommend reads of every paper, kept for the generation it was read in (a server answers in ms).
+  let lexiconCache: { generation: number; lexicon: Lexicon; vectors: Map<number, Float32Array> } | undefined;
+  const recommendData = () => {
+    const generation = state().generation;
+    if (lexiconCache?.generation !== generation) {
+      lexiconCache = store.read(() => ({ generation, lexicon: loadLexicon(store), vectors: store.paperVectors() }));
+    }
+    return lexiconCache;
+  };
   // The last questions' vectors: asking again (other mode, k or weight; a web page re-querying) skips the model.
   const queryVectors = new Map<string, Float32Array>();
   const remember = (query: string, vector: Float32Array) => {
@@ -265,6 +366,63 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         },
         { category, since, until, author },
       );
+    },
+    async recommend(input) {
+      const options = parseOptions(RecommendOptions, input);
+      const file = tagsFile(options.tagsFile);
+      const liked: Reference[] = [...options.tag.flatMap((name) => tagReferences(file, checkTagName(name))), ...options.liked.map((e: ExampleInput) => toReference(e))];
+      const not = options.not.map((e: ExampleInput) => toReference(e));
+      const embed = async () => ({ embedder: await getEmbedder(), chunking: state().chunking });
+      const likes = await resolveExamples(store, liked, embed);
+      const dislikes = await resolveExamples(store, not, embed);
+      const unmatched = [...likes.unmatched.map((u) => ({ ...u, list: "liked" as const })), ...dislikes.unmatched.map((u) => ({ ...u, list: "not" as const }))];
+      if (!likes.examples.length) {
+        const shown = unmatched.filter((u) => u.list === "liked").slice(0, 5).map((u) => `${u.ref} (${u.reason})`).join("; ");
+        throw new PapersiftError("NO_EXAMPLES", liked.length ? `none of the ${liked.length} liked papers is in the index: ${shown}` : "no liked papers given");
+      }
+      const { lexicon, vectors } = recommendData();
+      const { category, since, until, author } = options;
+      const results = recommendPapers(store, lexicon, { of: (rowid) => vectors.get(rowid)! }, likes.examples, dislikes.examples, {
+        k: options.k,
+        explain: options.explain,
+        filter: { category, since, until, author },
+      });
+      const brief = (e: ExternalPaper) => ({ ref: e.ref, title: e.title });
+      return { liked: likes.matched, likedExternal: likes.external.map(brief), not: dislikes.matched, notExternal: dislikes.external.map(brief), unmatched, results };
+    },
+    async digest(input) {
+      const options = parseOptions(DigestOptions, input);
+      const newest = store.facetSummary().dates.to;
+      const since = options.since ?? (newest ? daysBefore(newest, DIGEST_DAYS - 1) : undefined);
+      const { results, ...rest } = await index.recommend({ ...options, since });
+      const clustering = index.clusters();
+      const topicOf = new Map(clustering.topics.flatMap((t) => t.papers.map((p) => [p.id, t] as [string, Topic])));
+      const groups = new Map<number | null, { id: number | null; label: string; results: Recommendation[] }>();
+      for (const hit of results) {
+        const topic = topicOf.get(hit.id) ?? null;
+        const key = topic?.id ?? null;
+        if (!groups.has(key)) groups.set(key, { id: key, label: topic?.label ?? "in no topic", results: [] });
+        groups.get(key)!.results.push(hit);
+      }
+      return { ...rest, since: since ?? null, topics: [...groups.values()] };
+    },
+    tag(name, papers, options = {}) {
+      checkTagName(name);
+      const file = tagsFile(options.tagsFile);
+      if (isInside(file, dir)) {
+        throw new PapersiftError("TAGS_MISPLACED", `the tags file ${file} is inside the index folder ${dir}, which is rebuilt from the corpus`);
+      }
+      const references = z.array(Example).max(10_000).parse(papers).map((e: ExampleInput) => toReference(e));
+      const { matched, external, unmatched } = store.read(() => matchReferences(store, references));
+      const added = today();
+      const entries: TagEntry[] = [
+        ...matched.map((m) => ({ id: m.id, title: m.title, ...(m.doi ? { doi: m.doi } : {}), ...(m.arxiv ? { arxiv: m.arxiv } : {}), added })),
+        ...external.map((e) => ({ id: e.id ?? e.doi ?? e.arxiv ?? slugify(e.title), title: e.title, ...(e.doi ? { doi: e.doi } : {}), ...(e.arxiv ? { arxiv: e.arxiv } : {}), abstract: e.abstract, added })),
+      ];
+      if (!entries.length) {
+        throw new PapersiftError("NO_EXAMPLES", `none of the ${references.length} papers is in the index: ${unmatched.slice(0, 5).map((u) => `${u.ref} (${u.reason})`).join("; ")}`);
+      }
+      return { tag: name, file, ...addToTag(file, name, entries), unmatched };
     },
     stats() {
       const s = state();

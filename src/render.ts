@@ -1,6 +1,6 @@
 // Text rendering for the terminal. The CLI prints what these return; JSON output bypasses them.
 import type { IngestSummary } from "./ingest.ts";
-import type { Cluster, Clustering, Hit, SearchResult, Stats } from "./index.ts";
+import type { Cluster, Clustering, DigestResult, Hit, Recommendation, RecommendResult, SearchResult, Stats } from "./index.ts";
 import { terms } from "./query/terms.ts";
 
 /**
@@ -167,4 +167,48 @@ export function renderStats(s: Stats): string {
       ? [`categories  ${s.categories.slice(0, 12).map((c) => `${c.category} ${c.papers}`).join(", ")}${s.categories.length > 12 ? `, … ${s.categories.length - 12} more (--json lists all)` : ""}`]
       : []),
   ].join("\n") + "\n";
+}
+
+/** One recommendation: title and score, where it is, a snippet, and its reason ("like …; shares …"). */
+function renderRecommendation(hit: Recommendation, rank: number): string {
+  const closest = hit.reason.closest.map((c) => printable(c.title)).join("; ");
+  const e = hit.explain;
+  return [
+    `${String(rank).padStart(2)}. ${bold(printable(hit.title))}  ${dim(hit.score.toFixed(3))}`,
+    `    ${dim(printable(`${hit.id} · ${hit.source.file}:${hit.source.line}`))}`,
+    `    ${emphasise(printable(hit.snippet), hit.reason.terms.join(" "))}`,
+    `    ${dim(`like: ${closest}${hit.reason.terms.length ? ` · shares: ${printable(hit.reason.terms.join(", "))}` : ""}`)}`,
+    ...(e
+      ? [
+          `    ${dim(`lexical  similarity ${e.lexical.similarity.toFixed(3)} (z ${e.lexical.z.toFixed(2)}) · dense similarity ${e.dense.similarity.toFixed(3)} to the nearest liked (z ${e.dense.z.toFixed(2)})`)}`,
+          `    ${dim(`score    ${e.score.toFixed(3)} = ${e.lexical.z.toFixed(2)} + ${e.weights.dense} × ${e.dense.z.toFixed(2)}${e.disliked ? ` − ${e.weights.dislike} × ${e.disliked.z.toFixed(2)} (disliked: lexical ${e.disliked.lexical.toFixed(3)}, dense ${e.disliked.dense.toFixed(3)})` : ""}`)}`,
+          `    ${dim(`closest  ${hit.reason.closest.map((c) => `${printable(c.id)} ${c.similarity.toFixed(3)}`).join(", ")}`)}`,
+        ]
+      : []),
+  ].join("\n");
+}
+
+const examplesLine = (r: Pick<RecommendResult, "liked" | "likedExternal" | "not" | "notExternal">) => {
+  const liked = r.liked.length + r.likedExternal.length;
+  const not = r.not.length + r.notExternal.length;
+  return `like ${liked} ${liked === 1 ? "paper" : "papers"}${r.likedExternal.length ? ` (${r.likedExternal.length} embedded: not in the index)` : ""}${not ? `, unlike ${not}` : ""}`;
+};
+
+export function renderRecommendations(r: RecommendResult): string {
+  if (!r.results.length) return `${examplesLine(r)}: no other papers pass the filters\n`;
+  return `${dim(examplesLine(r))}\n\n${r.results.map((hit, i) => renderRecommendation(hit, i + 1)).join("\n\n")}\n`;
+}
+
+export function renderDigest(d: DigestResult): string {
+  const count = d.topics.reduce((n, t) => n + t.results.length, 0);
+  const head = `${examplesLine(d)} · ${count} new papers${d.since ? ` since ${d.since}` : ""} in ${d.topics.length} topics`;
+  if (!count) return `${head}\n`;
+  let rank = 0;
+  const blocks = d.topics.map((t) =>
+    [
+      bold(t.id === null ? `In no topic` : `Topic ${t.id}: ${printable(t.label)}`) + dim(` (${t.results.length})`),
+      ...t.results.map((hit) => renderRecommendation(hit, ++rank)),
+    ].join("\n\n"),
+  );
+  return `${dim(head)}\n\n${blocks.join("\n\n")}\n`;
 }

@@ -58,6 +58,12 @@ export interface FileReport {
   skipped?: string;
 }
 
+/** Does ingest read files with this name's extension? */
+export const readsFile = (name: string) => {
+  const ext = path.extname(name).toLowerCase();
+  return ext in wholeFileReaders || streamed.has(ext);
+};
+
 /** Files of the whole-file formats larger than this are refused with a message rather than read into memory. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 

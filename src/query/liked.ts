@@ -1,0 +1,213 @@
+// Liked (and disliked) examples for recommendations: what a person points at — ids, DOIs, arXiv ids or titles,
+// typed, in a list file, in a tag, or as entries of a library file ingest reads — matched to the papers of
+// the index. A reference matches by id, then DOI, then arXiv id, then exact normalised title, then an
+// unambiguous part of a title (as `related` does). A library entry that matches nothing but has an abstract
+// is still an example: it is embedded (the caller does that) rather than dropped; anything else that
+// matches nothing is reported.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { readLibraryFile, readsFile } from "../corpus/index.ts";
+import { foldText } from "../corpus/facets.ts";
+import { PapersiftError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+
+/** One thing a person named as an example. */
+export interface Reference {
+  /** As given: the typed text, or `file:line` of a library entry. */
+  ref: string;
+  id?: string | undefined;
+  doi?: string | undefined;
+  arxiv?: string | undefined;
+  pmid?: string | undefined;
+  title?: string | undefined;
+  /** A library entry's abstract: lets an entry missing from the index be embedded. */
+  abstract?: string | undefined;
+}
+
+export interface MatchedPaper {
+  ref: string;
+  rowid: number;
+  id: string;
+  title: string;
+  by: "id" | "doi" | "arxiv" | "pmid" | "title";
+  /** The paper's own DOI and arXiv id, where its metadata has them. */
+  doi?: string | undefined;
+  arxiv?: string | undefined;
+}
+
+/** An example that is not in the index but has a title and an abstract to embed. */
+export interface ExternalPaper {
+  ref: string;
+  /** The entry's own id in its library file, if it has one. */
+  id?: string | undefined;
+  title: string;
+  abstract: string;
+  doi?: string | undefined;
+  arxiv?: string | undefined;
+}
+
+export interface Unmatched {
+  ref: string;
+  reason: string;
+}
+
+export interface Matches {
+  matched: MatchedPaper[];
+  external: ExternalPaper[];
+  unmatched: Unmatched[];
+}
+
+/** A DOI in its canonical form (lower case, no resolver prefix), or null if the text is not one. */
+export function normaliseDoi(text: string): string | null {
+  const doi = text.trim().replace(/^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:\s*)/i, "");
+  return /^10\.\d{4,9}\/\S+$/.test(doi) ? doi.toLowerCase() : null;
+}
+
+/** An arXiv id without prefix, URL or version (2301.01234, hep-th/9901001), or null if the text is not one. */
+export function normaliseArxiv(text: string): string | null {
+  const bare = text
+    .trim()
+    .replace(/^(?:https?:\/\/(?:www\.)?arxiv\.org\/(?:abs|pdf)\/|arxiv:\s*)/i, "")
+    .replace(/\.pdf$/i, "")
+    .replace(/v\d+$/, "");
+  return /^\d{4}\.\d{4,5}$/.test(bare) || /^[a-z-]+(?:\.[A-Z]{2})?\/\d{7}$/.test(bare) ? bare : null;
+}
+
+/** A title as compared: case, accents, punctuation and spacing ignored. */
+export function normaliseTitle(title: string): string {
+  return foldText(title).replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+}
+
+/** A typed reference or one line of a list file: an id, a DOI, an arXiv id, `pmid:<n>`, or a title. */
+export function referenceOf(text: string): Reference {
+  const ref = text.trim();
+  const pmid = /^pmid:\s*(\d+)$/i.exec(ref)?.[1];
+  return { ref, id: ref, doi: normaliseDoi(ref) ?? undefined, arxiv: normaliseArxiv(ref) ?? undefined, pmid, title: ref };
+}
+
+/**
+ * The references in a file: a library file ingest reads (each entry with its id, DOI, arXiv id, title and
+ * abstract), or a list with one id, DOI, arXiv id or title per line (blank lines and `#` comments skipped).
+ * A `.txt` file is a list unless it reads as papers (title, blank line, abstract).
+ */
+export function readReferences(file: string): { references: Reference[]; problems: string[] } {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch (error) {
+    throw new PapersiftError("INPUT_FILE", `cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+  }
+  if (!stat.isFile()) throw new PapersiftError("INPUT_FILE", `${file} is not a file`);
+  const name = path.basename(file);
+  const library = readsFile(name) ? readLibraryFile(file) : null;
+  if (library?.unreadable.length) throw new PapersiftError("INPUT_FILE", `cannot read ${file}: ${library.problems[0]?.message ?? "unreadable"}`);
+  if (library && (library.papers.length || path.extname(file).toLowerCase() !== ".txt")) {
+    return {
+      references: library.papers.map((p) => ({
+        ref: `${name}:${p.source.line}`,
+        id: p.id,
+        title: p.title,
+        abstract: p.abstract,
+        doi: p.bib?.doi ?? undefined,
+        arxiv: p.bib?.arxiv ?? undefined,
+        pmid: p.bib?.pmid ?? undefined,
+      })),
+      problems: library.problems.map((p) => `${p.file}:${p.line}: ${p.message}`),
+    };
+  }
+  const text = readFileSync(file, "utf8");
+  const references = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
+    .filter(Boolean)
+    .map(referenceOf);
+  return { references, problems: [] };
+}
+
+interface Lookup {
+  byId: Map<string, number>;
+  byDoi: Map<string, number>;
+  byArxiv: Map<string, number>;
+  byPmid: Map<string, number>;
+  byTitle: Map<string, number[]>;
+  titles: { rowid: number; id: string; title: string }[];
+  identifiers: Map<number, { doi?: string; arxiv?: string }>;
+}
+
+/** Every paper's identifiers, read once per match (one pass over the papers table). */
+function lookup(store: Store): Lookup {
+  const rows = store.sql("SELECT rowid, id, title, doi, arxiv, pmid FROM papers ORDER BY rowid").all() as {
+    rowid: number;
+    id: string;
+    title: string;
+    doi: string | null;
+    arxiv: string | null;
+    pmid: string | null;
+  }[];
+  const l: Lookup = { byId: new Map(), byDoi: new Map(), byArxiv: new Map(), byPmid: new Map(), byTitle: new Map(), titles: [], identifiers: new Map() };
+  for (const row of rows) {
+    l.byId.set(row.id, row.rowid);
+    l.titles.push({ rowid: row.rowid, id: row.id, title: row.title });
+    const arxiv = row.arxiv ?? normaliseArxiv(row.id) ?? undefined;
+    if (row.doi || arxiv) l.identifiers.set(row.rowid, { ...(row.doi ? { doi: row.doi } : {}), ...(arxiv ? { arxiv } : {}) });
+    if (row.doi && !l.byDoi.has(row.doi)) l.byDoi.set(row.doi, row.rowid);
+    if (arxiv && !l.byArxiv.has(arxiv)) l.byArxiv.set(arxiv, row.rowid);
+    if (row.pmid && !l.byPmid.has(row.pmid)) l.byPmid.set(row.pmid, row.rowid);
+    const title = normaliseTitle(row.title);
+    const same = l.byTitle.get(title);
+    if (same) same.push(row.rowid);
+    else l.byTitle.set(title, [row.rowid]);
+  }
+  return l;
+}
+
+/** Match references to the index's papers (see the top of this file); each paper is matched at most once. */
+export function matchReferences(store: Store, references: Reference[]): Matches {
+  const result: Matches = { matched: [], external: [], unmatched: [] };
+  if (!references.length) return result;
+  const l = lookup(store);
+  const byRowid = new Map(l.titles.map((t) => [t.rowid, t]));
+  const seen = new Set<number>();
+  for (const r of references) {
+    let rowid: number | undefined;
+    let by: MatchedPaper["by"] = "id";
+    let reason = "not in the index";
+    const tryMatch = (found: number | undefined, how: MatchedPaper["by"]) => {
+      if (rowid === undefined && found !== undefined) [rowid, by] = [found, how];
+    };
+    if (r.id !== undefined) tryMatch(l.byId.get(r.id.trim()), "id");
+    if (r.doi) tryMatch(l.byDoi.get(r.doi), "doi");
+    if (r.arxiv) tryMatch(l.byArxiv.get(r.arxiv) ?? l.byId.get(r.arxiv), "arxiv");
+    if (r.pmid) tryMatch(l.byPmid.get(r.pmid), "pmid");
+    if (rowid === undefined && r.title) {
+      const exact = l.byTitle.get(normaliseTitle(r.title)) ?? [];
+      if (exact.length === 1) tryMatch(exact[0], "title");
+      else if (exact.length > 1) reason = `its title matches ${exact.length} papers (${exact.map((e) => byRowid.get(e)!.id).join(", ")}); use an id`;
+      else if (r.abstract === undefined) {
+        // A typed reference may be part of a title, as for `related`.
+        const wanted = r.title.trim().toLowerCase();
+        const partial = wanted.length >= 3 ? l.titles.filter((t) => t.title.toLowerCase().includes(wanted)) : [];
+        if (partial.length === 1) tryMatch(partial[0]!.rowid, "title");
+        else if (partial.length > 1) reason = `matches ${partial.length} titles, e.g. ${partial.slice(0, 3).map((p) => p.id).join(", ")}; use more of the title or an id`;
+      }
+    }
+    if (rowid !== undefined) {
+      if (seen.has(rowid)) continue;
+      seen.add(rowid);
+      const paper = byRowid.get(rowid)!;
+      result.matched.push({ ref: r.ref, rowid, id: paper.id, title: paper.title, by, ...l.identifiers.get(rowid) });
+    } else if (r.abstract && r.title) {
+      result.external.push({ ref: r.ref, id: r.id, title: r.title, abstract: r.abstract, doi: r.doi, arxiv: r.arxiv });
+    } else {
+      result.unmatched.push({ ref: r.ref, reason });
+    }
+  }
+  return result;
+}
+
+/** Is `file` inside `dir` (or the folder itself)? */
+export function isInside(file: string, dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  const rel = path.relative(path.resolve(dir), path.resolve(file));
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}

@@ -1,0 +1,167 @@
+// Issue 19: "papers like these". Behaviour on a small JSONL library cut from the bundled corpus (with
+// made-up dates, categories and DOIs). Rankings come from the stand-in embedder plus the real lexical side:
+// what is tested is which papers may come back and how examples move them, not what they mean (the quality
+// numbers are in `npm run eval -- --recommend`). The tags tests run the real CLI and the real model through
+// the three events a saved set must survive.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { bundledPapers, runCli, standInEmbedder, tempDir } from "./helpers.ts";
+
+const papers = bundledPapers().slice(0, 40).map((p, i) => ({
+  id: `p${i}`,
+  title: p.title,
+  abstract: p.abstract,
+  doi: `10.5555/PS.${i}`,
+  date: `2026-06-${String((i % 28) + 1).padStart(2, "0")}`,
+  categories: i % 2 ? "cs.CL cs.LG" : "cs.LG",
+}));
+const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+
+let corpus: string;
+let indexDir: string;
+let index: PapersiftIndex;
+beforeAll(async () => {
+  corpus = tempDir();
+  writeFileSync(path.join(corpus, "library.jsonl"), jsonl(papers));
+  indexDir = tempDir();
+  await ingest({ corpus, index: indexDir }, { embedder: standInEmbedder() });
+  index = await openIndex(indexDir, { embedder: standInEmbedder() });
+});
+
+const ids = (results: { id: string }[]) => results.map((r) => r.id);
+
+describe("index.recommend", () => {
+  it("never returns a liked or disliked paper, and gives each result its reason", async () => {
+    const { results, liked } = await index.recommend({ liked: ["p0", "p1", "p2"], not: ["p3"], k: 40 });
+    expect(ids(liked)).toEqual(["p0", "p1", "p2"]);
+    expect(results).toHaveLength(40 - 4);
+    expect(ids(results)).not.toContain("p0");
+    expect(ids(results)).not.toContain("p3");
+    const text = (id: string) => {
+      const p = papers.find((x) => x.id === id)!;
+      return `${p.title} ${p.abstract}`.toLowerCase();
+    };
+    for (const r of results) {
+      expect(r.reason.closest.length).toBeGreaterThan(0);
+      for (const c of r.reason.closest) expect(["p0", "p1", "p2"]).toContain(c.id);
+      // A shared term is in the result and in one of the liked papers it is closest to.
+      for (const term of r.reason.terms) {
+        const words = term.split(" ");
+        expect(words.every((w) => text(r.id).includes(w))).toBe(true);
+        expect(r.reason.closest.some((c) => words.every((w) => text(c.id).includes(w)))).toBe(true);
+      }
+    }
+    expect(results.some((r) => r.reason.terms.length > 0)).toBe(true);
+  });
+
+  it("matches papers by id, DOI (any case, with or without resolver) and exact title, and reports the rest", async () => {
+    const r = await index.recommend({ liked: ["p4", "https://doi.org/10.5555/ps.5", papers[6]!.title.toUpperCase(), "no-such-paper", "10.9999/nothing"], k: 3 });
+    expect(r.liked.map((m) => [m.id, m.by])).toEqual([["p4", "id"], ["p5", "doi"], ["p6", "title"]]);
+    expect(r.unmatched.map((u) => u.ref)).toEqual(["no-such-paper", "10.9999/nothing"]);
+    await expect(index.recommend({ liked: ["no-such-paper"] })).rejects.toMatchObject({ code: "NO_EXAMPLES" });
+  });
+
+  it("a disliked paper pushes its neighbours down", async () => {
+    const before = await index.recommend({ liked: ["p0", "p1"], k: 38 });
+    const top = before.results[0]!;
+    // The disliked paper: the one nearest to the top result.
+    const neighbour = index.related(top.id, { k: 5 }).results.find((r) => !["p0", "p1"].includes(r.id))!;
+    const after = await index.recommend({ liked: ["p0", "p1"], not: [neighbour.id], k: 38 });
+    const rank = (result: typeof before, id: string) => ids(result.results).indexOf(id);
+    expect(rank(after, top.id)).toBeGreaterThan(rank(before, top.id));
+    expect(after.results.find((r) => r.id === top.id)!.score).toBeLessThan(top.score);
+  });
+
+  it("applies filters: only papers that pass them come back", async () => {
+    const { results } = await index.recommend({ liked: ["p0", "p1"], category: ["cs.CL"], since: "2026-06-10", k: 40 });
+    expect(results.length).toBeGreaterThan(0);
+    for (const r of results) {
+      const p = papers.find((x) => x.id === r.id)!;
+      expect(p.categories).toContain("cs.CL");
+      expect(p.date >= "2026-06-10").toBe(true);
+    }
+  });
+});
+
+describe("papersift recommend", () => {
+  it("reads liked papers from a list file (ids, DOIs, comments) and reports what matched nothing", () => {
+    const list = path.join(tempDir(), "liked.txt");
+    writeFileSync(list, "# my papers\np0\ndoi:10.5555/ps.1   # the second one\n\nnot-a-paper\n");
+    const r = runCli(["recommend", "--from", list, "--not", "p2", "--index", indexDir, "-k", "3", "--json"]);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(ids(out.liked)).toEqual(["p0", "p1"]);
+    expect(ids(out.not)).toEqual(["p2"]);
+    expect(out.unmatched).toEqual([{ ref: "not-a-paper", reason: "not in the index", list: "liked" }]);
+    expect(out.results).toHaveLength(3);
+    expect(r.stderr).toMatch(/not-a-paper: not in the index; left out/);
+  });
+
+  it("exits 2 saying what to do when nothing matches", () => {
+    const r = runCli(["recommend", "nothing-like-this", "10.1/none", "--index", indexDir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/none of the 2 liked papers is in the index: nothing-like-this \(not in the index\); 10\.1\/none/);
+    expect(r.stderr).toMatch(/fix: /);
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+});
+
+describe("saved sets (tags)", () => {
+  it("live in their own file and survive ingest --rebuild, a deleted index folder and a model change", () => {
+    const small = tempDir();
+    writeFileSync(path.join(small, "library.jsonl"), jsonl(papers.slice(0, 12)));
+    const idx = path.join(tempDir(), "index");
+    const tags = path.join(tempDir(), "my-tags.json");
+    const cli = (...args: string[]) => runCli([...args, "--index", idx, "--corpus", small], { env: { PAPERSIFT_TAGS: tags } });
+    expect(cli("ingest").status).toBe(0);
+    const added = cli("tag", "add", "reading", "p0", "10.5555/ps.1", "missing-paper");
+    expect(added.status).toBe(0);
+    expect(added.stderr).toMatch(/missing-paper: not in the index; not added/);
+    const saved = readFileSync(tags, "utf8");
+    expect(JSON.parse(saved).tags.reading.map((e: { id: string; doi: string }) => [e.id, e.doi])).toEqual([["p0", "10.5555/ps.0"], ["p1", "10.5555/ps.1"]]);
+    const list = cli("tag", "list");
+    expect(list.stdout).toContain(`tags file: ${tags}`);
+    expect(list.stdout).toMatch(/reading\s+2 papers/);
+
+    const recommended = () => {
+      const r = cli("recommend", "--tag", "reading", "-k", "3", "--json");
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(ids(out.liked)).toEqual(["p0", "p1"]);
+      expect(out.results).toHaveLength(3);
+      expect(readFileSync(tags, "utf8")).toBe(saved);
+    };
+    recommended();
+    expect(cli("ingest", "--rebuild").status).toBe(0);
+    recommended();
+    rmSync(idx, { recursive: true });
+    recommended(); // a missing index is built from the corpus first
+    expect(cli("ingest", "--model", "all-MiniLM-L6-v2").status).toBe(0);
+    recommended();
+
+    expect(cli("tag", "rm", "reading", "p0").status).toBe(0);
+    expect(JSON.parse(readFileSync(tags, "utf8")).tags.reading.map((e: { id: string }) => e.id)).toEqual(["p1"]);
+    const unknown = cli("recommend", "--tag", "nope");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/no tag "nope" \(tags: reading\)/);
+  });
+
+  it("refuse to keep the tags file inside the index folder or the corpus", () => {
+    for (const file of [path.join(indexDir, "tags.json"), path.join(corpus, "tags.json")]) {
+      const r = runCli(["tag", "add", "x", "p0", "--tags", file, "--index", indexDir, "--corpus", corpus]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/the tags file .* is inside/);
+    }
+  });
+
+  it("a tags file that is not one is reported and never overwritten", () => {
+    const file = path.join(tempDir(), "tags.json");
+    writeFileSync(file, "{ not json");
+    const r = runCli(["tag", "add", "x", "p0", "--tags", file, "--index", indexDir, "--corpus", corpus]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/is not valid JSON/);
+    expect(readFileSync(file, "utf8")).toBe("{ not json");
+  });
+});
