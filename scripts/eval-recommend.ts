@@ -10,10 +10,12 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { PapersiftIndex } from "../src/index.ts";
+import { loadEmbedder } from "../src/embed.ts";
+import { openIndex, type PapersiftIndex } from "../src/index.ts";
 import { loadLexicon } from "../src/query/lexicon.ts";
 import { recommendPapers, RECOMMEND, type Example } from "../src/query/recommend.ts";
-import type { Store } from "../src/store/store.ts";
+import { Store } from "../src/store/store.ts";
+import { corpusFolder, indexFor, root } from "./eval-sets.ts";
 import { decisionValues, trainLinearSvm, type SparseRows } from "./linear-svm.ts";
 import { terms } from "../src/query/terms.ts";
 import { dot } from "../src/similarity.ts";
@@ -223,7 +225,7 @@ export async function evalRecommend(dir: string, index: PapersiftIndex, store: S
       },
       true,
     ],
-    ...(options.tune ? [0, 0.25, 0.5, 1, 2, 100].map((w): [string, Ranker, boolean] => [w === 100 ? "dense signal only (nearest liked papers)" : `lexical + ${w} × dense`, weighted(w === 100 ? 1e6 : w), false]) : []),
+    ...(options.tune ? [0, 0.25, 1, 2, 100].map((w): [string, Ranker, boolean] => [w === 100 ? "dense signal only (nearest liked papers)" : `lexical + ${w} × dense`, weighted(w === 100 ? 1e6 : w), false]) : []),
   ];
   const rows: RecommendRow[] = [];
   for (const seed of options.seeds) {
@@ -264,4 +266,42 @@ async function latency(records: Record[], index: PapersiftIndex, options: Recomm
     cold.push((performance.now() - t) / 1000);
   }
   return { warmP50: round(median(warm), 3), coldP50: round(median(cold), 2), cold: cold.map((c) => round(c, 2)) };
+}
+
+/** `npm run eval -- --recommend DIR`: index DIR (cached), run the protocol, print the table (or JSON). */
+export async function runRecommendEval(dir: string, flags: { seeds: string | undefined; readers: string | undefined; tune: boolean; asJson: boolean; model: string }): Promise<void> {
+  const log = (line = "") => flags.asJson || console.log(line);
+  const name = path.basename(path.resolve(dir));
+  const corpus = corpusFolder(name, path.join(dir, "corpus.jsonl"));
+  const { dir: indexDir } = await indexFor(name, corpus, flags.model, await loadEmbedder({ model: flags.model }));
+  const index = await openIndex(indexDir);
+  const store = Store.open(indexDir);
+  const { rows, latency } = await evalRecommend(dir, index, store, {
+    seeds: (flags.seeds ?? "1,2,3,4,5").split(",").map(Number),
+    readers: Number(flags.readers ?? 60),
+    tune: flags.tune,
+    cli: path.join(root, "bin", "papersift.js"),
+    indexDir,
+  });
+  store.close();
+  index.close();
+  if (flags.asJson) {
+    console.log(JSON.stringify({ recommend: rows, latency }));
+    return;
+  }
+  const seeds = [...new Set(rows.map((r) => r.seed))];
+  log(`Recommendations on ${dir}: author-holdout, ${rows[0]?.readers ?? 0} readers per seed (authors with 8–25 papers; 2/3 liked, 1/3 held out)\n`);
+  log(`| method | ${seeds.map((s) => `seed ${s} R@50`).join(" | ")} | mean R@50 | × anchor | mean R@100 | s per reader (p50) |`);
+  log(`|---|${seeds.map(() => "---|").join("")}---|---|---|---|`);
+  const methods = [...new Set(rows.map((r) => r.method))];
+  const meanOf = (method: string, key: "recall50" | "recall100") => mean(rows.filter((r) => r.method === method).map((r) => r[key]));
+  const anchor = meanOf(methods[0]!, "recall50");
+  for (const method of methods) {
+    const mine = rows.filter((r) => r.method === method);
+    const seconds = mine.map((r) => r.secondsP50).filter((x): x is number => x !== null);
+    log(
+      `| ${method} | ${mine.map((r) => r.recall50.toFixed(3)).join(" | ")} | ${meanOf(method, "recall50").toFixed(3)} | ${(meanOf(method, "recall50") / anchor).toFixed(2)} | ${meanOf(method, "recall100").toFixed(3)} | ${seconds.length ? median(seconds).toFixed(3) : "–"} |`,
+    );
+  }
+  log(`\none recommend for a 20-paper set (k = 10): warm p50 ${latency.warmP50} s (library, model not loaded); cold p50 ${latency.coldP50} s (a fresh \`papersift recommend\` process: ${latency.cold.join(", ")} s)`);
 }

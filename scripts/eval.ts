@@ -12,10 +12,8 @@
 //  - `--clusters DIR`: topics and fine clusters of DIR/corpus.jsonl (an arXiv export: `categories`) against
 //    the papers' primary arXiv categories: NMI and purity of each level, coverage, sizes, and the cold
 //    `papersift clusters` time and peak RSS, for a sweep of Louvain resolutions, and topic-id stability.
-//  - `--recommend DIR`: "papers like these" on DIR/corpus.jsonl (an arXiv export: `authors`), issue 19's
-//    author-holdout protocol (scripts/eval-recommend.ts): recall@50/@100 of the tf-idf SVM anchor, the
-//    centroid and papersift's recommend, for each of `--seeds` (default 1,2,3,4,5) with `--readers` (60) readers
-//    each; with `--tune`, the sweep of the dense weight. Then a 20-paper set's warm and cold p50.
+//  - `--recommend DIR [--seeds 1,2,3,4,5] [--readers 60] [--tune]`: "papers like these" instead of the above
+//    (scripts/eval-recommend.ts): issue 19's author-holdout protocol on an arXiv export.
 // Indexes are cached in index-cache/eval/<set>/<model>/ and reused (only new text is embedded).
 // `--model NAME` (repeatable) limits the models; `--json` prints JSON only.
 import { spawnSync } from "node:child_process";
@@ -26,8 +24,6 @@ import { loadEmbedder } from "../src/embed.ts";
 import { ingest, openIndex, type PapersiftIndex, type SearchMode } from "../src/index.ts";
 import { DEFAULT_MODEL_DIR, describeModel, vendoredModels } from "../src/model.ts";
 import { cache, corpusFolder, indexFor, judge, readSet, root, round, type Judged } from "./eval-sets.ts";
-import { Store } from "../src/store/store.ts";
-import { evalRecommend, type RecommendRow } from "./eval-recommend.ts";
 
 const args = process.argv.slice(2);
 const asJson = args.includes("--json");
@@ -36,6 +32,12 @@ const values = (flag: string) => args.flatMap((a, i) => (a === flag && args[i + 
 const log = (line = "") => asJson || console.log(line);
 const MODES: SearchMode[] = ["dense", "lexical", "hybrid"];
 const models = vendoredModels().filter((m) => !values("--model").length || values("--model").some((v) => v === m.manifest.id || v === path.basename(m.dir)));
+
+if (values("--recommend").length) {
+  const { runRecommendEval } = await import("./eval-recommend.ts");
+  await runRecommendEval(values("--recommend")[0]!, { seeds: values("--seeds")[0], readers: values("--readers")[0], tune, asJson, model: values("--model").length ? models[0]!.dir : DEFAULT_MODEL_DIR });
+  process.exit(0);
+}
 
 if (args.includes("--calibrate")) {
   const { runCalibration } = await import("./eval-calibration.ts");
@@ -240,28 +242,6 @@ if (clustersDir) {
   clusterRows.push({ cold: { seconds: wall, rssMb: Math.round(rssKb! / 1024) } });
 }
 
-// ---- recommendations: the author-holdout protocol -------------------------------------------------------
-const recommendDir = values("--recommend")[0];
-let recommend: Awaited<ReturnType<typeof evalRecommend>> | null = null;
-if (recommendDir) {
-  const name = path.basename(path.resolve(recommendDir));
-  const corpus = corpusFolder(name, path.join(recommendDir, "corpus.jsonl"));
-  const modelDir = values("--model").length ? models[0]!.dir : DEFAULT_MODEL_DIR;
-  const { dir } = await indexFor(name, corpus, modelDir, await loadEmbedder({ model: modelDir }));
-  const index = await openIndex(dir);
-  const store = Store.open(dir);
-  const seeds = (values("--seeds")[0] ?? "1,2,3,4,5").split(",").map(Number);
-  recommend = await evalRecommend(recommendDir, index, store, {
-    seeds,
-    readers: Number(values("--readers")[0] ?? 60),
-    tune,
-    cli: path.join(root, "bin", "papersift.js"),
-    indexDir: dir,
-  });
-  store.close();
-  index.close();
-}
-
 type Row = Record<string, unknown>;
 log("Bundled corpus (71 papers): hit@1, hit@5, MRR@10\n");
 log("| model | set | mode | hit@1 | hit@5 | MRR@10 |");
@@ -296,25 +276,4 @@ if (clusterRows.length) {
   log(`\ncold \`papersift clusters\` (defaults, fresh process): ${cold.seconds} s, peak RSS ${cold.rssMb} MB`);
   if (stability) log(`topic ids after removing ${stability.removed} papers (1%): ${stability.kept} of ${stability.topicsBefore} topics kept their id and most of their papers (${stability.share}); ${stability.topicsAfter} topics after`);
 }
-if (recommend) {
-  const { rows, latency } = recommend;
-  const seeds = [...new Set(rows.map((r) => r.seed))];
-  log(`\nRecommendations on ${recommendDir}: author-holdout, ${rows[0]?.readers ?? 0} readers per seed (authors with 8–25 papers; 2/3 liked, 1/3 held out)\n`);
-  log(`| method | ${seeds.map((s) => `seed ${s} R@50`).join(" | ")} | mean R@50 | × anchor | mean R@100 | s per reader (p50) |`);
-  log(`|---|${seeds.map(() => "---|").join("")}---|---|---|---|`);
-  const methods = [...new Set(rows.map((r) => r.method))];
-  const meanOf = (method: string, key: "recall50" | "recall100") => {
-    const xs = rows.filter((r) => r.method === method).map((r) => r[key]);
-    return xs.reduce((a, b) => a + b, 0) / xs.length;
-  };
-  const anchor = meanOf(methods[0]!, "recall50");
-  for (const method of methods) {
-    const mine = rows.filter((r) => r.method === method) as RecommendRow[];
-    const seconds = mine.map((r) => r.secondsP50).filter((x): x is number => x !== null);
-    log(
-      `| ${method} | ${mine.map((r) => r.recall50.toFixed(3)).join(" | ")} | ${meanOf(method, "recall50").toFixed(3)} | ${(meanOf(method, "recall50") / anchor).toFixed(2)} | ${meanOf(method, "recall100").toFixed(3)} | ${seconds.length ? median(seconds).toFixed(3) : "–"} |`,
-    );
-  }
-  log(`\none recommend for a 20-paper set (k = 10): warm p50 ${latency.warmP50} s (library, model not loaded); cold p50 ${latency.coldP50} s (a fresh \`papersift recommend\` process: ${latency.cold.join(", ")} s)`);
-}
-if (asJson) console.log(JSON.stringify({ ...output, clusters: clusterRows, stability, recommend }));
+if (asJson) console.log(JSON.stringify({ ...output, clusters: clusterRows, stability }));

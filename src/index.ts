@@ -130,12 +130,14 @@ export interface SearchResult {
   notices: string[];
 }
 
+export type Matched = Omit<MatchedPaper, "rowid">;
+
 export interface RecommendResult {
   /** Examples found in the index, with what matched them (id, doi, arxiv or title). */
-  liked: MatchedPaper[];
+  liked: Matched[];
   /** Examples not in the index, embedded from their title and abstract. */
   likedExternal: Pick<ExternalPaper, "ref" | "title">[];
-  not: MatchedPaper[];
+  not: Matched[];
   notExternal: Pick<ExternalPaper, "ref" | "title">[];
   /** What matched nothing, and why; `list` says whether it was liked or not wanted. */
   unmatched: (Unmatched & { list: "liked" | "not" })[];
@@ -388,7 +390,8 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         filter: { category, since, until, author },
       });
       const brief = (e: ExternalPaper) => ({ ref: e.ref, title: e.title });
-      return { liked: likes.matched, likedExternal: likes.external.map(brief), not: dislikes.matched, notExternal: dislikes.external.map(brief), unmatched, results };
+      const shown = (m: MatchedPaper): Matched => ({ ref: m.ref, id: m.id, title: m.title, by: m.by, ...(m.doi ? { doi: m.doi } : {}), ...(m.arxiv ? { arxiv: m.arxiv } : {}) });
+      return { liked: likes.matched.map(shown), likedExternal: likes.external.map(brief), not: dislikes.matched.map(shown), notExternal: dislikes.external.map(brief), unmatched, results };
     },
     async digest(input) {
       const options = parseOptions(DigestOptions, input);

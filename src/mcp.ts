@@ -18,6 +18,8 @@ type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean
 
 /** Most papers search_papers and related_papers return (about 0.6 KB each). */
 export const MAX_PAPERS = 50;
+/** recommend_papers: most liked (or not wanted) papers given. */
+export const MAX_EXAMPLES = 200;
 /** list_clusters: most topics listed, and a topic's papers by default and at most. */
 export const MAX_TOPICS = 100;
 export const DEFAULT_TOPIC_PAPERS = 20;
@@ -148,6 +150,28 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
       inputSchema: { id, k, ...FilterFields },
     },
     ({ id: ref, ...options }) => run((index) => index.related(ref, options)),
+  );
+  server.registerTool(
+    "recommend_papers",
+    {
+      title: "Recommend papers",
+      description: `Papers of the user's corpus like the given ones ("papers like these"), best first. Give at most ${MAX_EXAMPLES} liked papers by id, DOI or arXiv id (exact titles work too), and optionally papers not wanted. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.3 KB each): id, title, score, the ids of the liked papers it is closest to and the distinctive terms it shares with them; plus the given papers that matched nothing.`,
+      inputSchema: {
+        ids: z.array(z.string().min(1)).min(1).max(MAX_EXAMPLES).describe(`liked papers: ids, DOIs or arXiv ids (at most ${MAX_EXAMPLES})`),
+        not: z.array(z.string().min(1)).max(MAX_EXAMPLES).optional().describe("papers not wanted: their neighbours move down"),
+        k,
+        ...FilterFields,
+      },
+    },
+    ({ ids, not, ...options }) =>
+      run(async (index) => {
+        const r = await index.recommend({ liked: ids, not: not ?? [], ...options });
+        return {
+          liked: r.liked.map((m) => m.id),
+          unmatched: r.unmatched.map((u) => ({ ref: u.ref, reason: u.reason })),
+          results: r.results.map((h) => ({ id: h.id, title: h.title, score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
+        };
+      }),
   );
   server.registerTool(
     "get_paper",

@@ -44,7 +44,7 @@ const numberParam = (c: Context, name: string) => {
 
 function errorResponse(c: Context, error: unknown) {
   if (error instanceof PapersiftError) {
-    const status = error.code === "UNKNOWN_PAPER" ? 404 : error.kind === "input" ? 400 : 500;
+    const status = error.code === "UNKNOWN_PAPER" || error.code === "NO_EXAMPLES" || error.code === "UNKNOWN_TAG" ? 404 : error.kind === "input" ? 400 : 500;
     const hint = error.code === "BAD_OPTION" ? "see `papersift serve --help` for the API's parameters" : error.hint;
     return c.json({ error: { code: error.code, message: error.message, hint } }, status);
   }
@@ -79,9 +79,12 @@ export interface AppOptions {
    * unless the index's questions go to an endpoint).
    */
   embedder?: () => Promise<Embedder>;
+  /** The tags file `/api/recommend?tag=…` reads (default: as tags.ts says). */
+  tagsFile?: string;
 }
 
 export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono {
+  const { tagsFile } = options;
   const app = new Hono();
   const page = asset("page.html");
   const scripts = new Map(readdirSync(WEB).filter((name) => name.endsWith(".js")).map((name) => [`/${name}`, asset(name)]));
@@ -130,6 +133,21 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
   });
   // `{.+}`: a DOI given for the id holds slashes (/api/papers/10.5555/abc).
   app.get("/api/related/:id{.+}", (c) => c.json(index.related(c.req.param("id"), { ...numberParam(c, "k"), ...filterParams(c) })));
+  // ?id=…&id=… liked papers (ids, DOIs, arXiv ids, titles), &not=… disliked, &tag=… saved sets, &k, &explain, filters.
+  app.get("/api/recommend", async (c) => {
+    const explain = c.req.query("explain");
+    return c.json(
+      await index.recommend({
+        liked: c.req.queries("id") ?? [],
+        not: c.req.queries("not") ?? [],
+        tag: c.req.queries("tag") ?? [],
+        ...(tagsFile ? { tagsFile } : {}),
+        ...numberParam(c, "k"),
+        ...(explain !== undefined ? { explain: explain === "" || explain === "1" || explain === "true" } : {}),
+        ...filterParams(c),
+      }),
+    );
+  });
   app.get("/api/clusters", (c) =>
     c.json(index.clusters({ ...numberParam(c, "threshold"), ...numberParam(c, "resolution"), ...filterParams(c) })),
   );

@@ -71,8 +71,16 @@ export function encodeTermCounts({ hashes, counts }: TermCounts): Buffer {
   return buffer;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export function decodeTermCounts(data: Buffer): TermCounts {
   const n = data.length / 6;
+  if (LITTLE_ENDIAN) {
+    // One copy into aligned memory, then views: a recommendation decodes every paper's terms.
+    const bytes = new Uint8Array(data.length + (n % 2) * 2);
+    bytes.set(data);
+    return { hashes: new Uint32Array(bytes.buffer, 0, n), counts: new Uint16Array(bytes.buffer, n * 4, n) };
+  }
   const hashes = new Uint32Array(n);
   const counts = new Uint16Array(n);
   for (let i = 0; i < n; i++) {

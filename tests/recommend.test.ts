@@ -7,6 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
+import { normaliseArxiv, normaliseDoi } from "../src/query/liked.ts";
 import { bundledPapers, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
 const papers = bundledPapers().slice(0, 40).map((p, i) => ({
@@ -85,6 +86,36 @@ describe("index.recommend", () => {
   });
 });
 
+describe("index.digest", () => {
+  it("holds only papers since the date, grouped under the topics `clusters` gives, the best paper's topic first", async () => {
+    const digest = await index.digest({ liked: ["p0", "p1"], since: "2026-06-15", k: 20 });
+    const all = digest.topics.flatMap((t) => t.results);
+    expect(all.length).toBeGreaterThan(0);
+    for (const r of all) expect(papers.find((p) => p.id === r.id)!.date >= "2026-06-15").toBe(true);
+    const topics = index.clusters().topics;
+    for (const t of digest.topics) {
+      for (const r of t.results) expect(t.id === null ? topics.every((x) => !x.papers.some((p) => p.id === r.id)) : topics.find((x) => x.id === t.id)!.papers.some((p) => p.id === r.id)).toBe(true);
+    }
+    expect(digest.topics[0]!.results[0]!.score).toBe(Math.max(...all.map((r) => r.score)));
+    expect(digest.since).toBe("2026-06-15");
+    // Without --since: the last week of the corpus (its newest paper is dated 2026-06-28).
+    expect((await index.digest({ liked: ["p0"] })).since).toBe("2026-06-22");
+  });
+});
+
+describe("references", () => {
+  it("DOIs and arXiv ids are recognised in the forms people paste", () => {
+    expect(normaliseDoi("https://doi.org/10.1145/ABC.1")).toBe("10.1145/abc.1");
+    expect(normaliseDoi("doi: 10.5555/PS.3")).toBe("10.5555/ps.3");
+    expect(normaliseDoi("p3")).toBeNull();
+    for (const form of ["2605.04321", "arXiv:2605.04321v2", "https://arxiv.org/abs/2605.04321", "https://arxiv.org/pdf/2605.04321v1.pdf", "10.48550/arXiv.2605.04321"]) {
+      expect(normaliseArxiv(form), form).toBe("2605.04321");
+    }
+    expect(normaliseArxiv("hep-th/9901001v3")).toBe("hep-th/9901001");
+    expect(normaliseArxiv("a title")).toBeNull();
+  });
+});
+
 describe("papersift recommend", () => {
   it("reads liked papers from a list file (ids, DOIs, comments) and reports what matched nothing", () => {
     const list = path.join(tempDir(), "liked.txt");
@@ -111,7 +142,7 @@ describe("papersift recommend", () => {
 describe("saved sets (tags)", () => {
   it("live in their own file and survive ingest --rebuild, a deleted index folder and a model change", () => {
     const small = tempDir();
-    writeFileSync(path.join(small, "library.jsonl"), jsonl(papers.slice(0, 12)));
+    writeFileSync(path.join(small, "library.jsonl"), jsonl(papers.slice(0, 6)));
     const idx = path.join(tempDir(), "index");
     const tags = path.join(tempDir(), "my-tags.json");
     const cli = (...args: string[]) => runCli([...args, "--index", idx, "--corpus", small], { env: { PAPERSIFT_TAGS: tags } });
@@ -146,7 +177,7 @@ describe("saved sets (tags)", () => {
     const unknown = cli("recommend", "--tag", "nope");
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/no tag "nope" \(tags: reading\)/);
-  });
+  }, 180_000); // three ingests with the real models
 
   it("refuse to keep the tags file inside the index folder or the corpus", () => {
     for (const file of [path.join(indexDir, "tags.json"), path.join(corpus, "tags.json")]) {

@@ -64,6 +64,10 @@ describe("HTTP API", () => {
     expect((map.body.points as unknown[]).length).toBe(71);
     const explained = await get(`api/search?q=${encodeURIComponent(question)}&k=2&explain=1`);
     expect((explained.body.results as { explain: unknown }[])[0]!.explain).toBeTruthy();
+    const liked = bundledPapers().slice(0, 2).map((p) => p.id);
+    const recommended = await get(`api/recommend?id=${liked[0]}&id=${liked[1]}&id=nothing&k=3`);
+    expect(recommended.body).toEqual(JSON.parse(JSON.stringify(await library.recommend({ liked: [...liked, "nothing"], k: 3 }))));
+    expect((await get("api/recommend?id=nothing")).status).toBe(404);
   });
 
   it("takes the library's filters, repeated category included", async () => {
@@ -207,7 +211,7 @@ describe("MCP server", () => {
     const client = await connect(indexDir);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(["get_paper", "list_clusters", "related_papers", "search_papers"]);
+      expect(tools.map((t) => t.name).sort()).toEqual(["get_paper", "list_clusters", "recommend_papers", "related_papers", "search_papers"]);
       const tool = (name: string) => tools.find((t) => t.name === name)!;
       expect(tool("search_papers").inputSchema.properties).toHaveProperty("category");
       // One name for a paper in every tool that takes one.
@@ -248,6 +252,16 @@ describe("MCP server", () => {
       expect(sizes.list).toBeLessThan(2_000);
       expect(sizes.search).toBeLessThan(8_000);
 
+      // recommend_papers: ids or DOIs in, compact results out.
+      const liked = bundledPapers().slice(0, 2).map((p) => p.id);
+      const recommended = text(await call(client, "recommend_papers", { ids: [...liked, "10.1/none"], k: 3 }));
+      const wanted = await library.recommend({ liked: [...liked, "10.1/none"], k: 3 });
+      expect(recommended).toEqual({
+        liked,
+        unmatched: [{ ref: "10.1/none", reason: "not in the index" }],
+        results: wanted.results.map((h) => ({ id: h.id, title: h.title, score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
+      });
+
       const missing = await call(client, "get_paper", { id: "no-such-paper-at-all" });
       expect(missing.isError).toBe(true);
       expect(missing.content[0]!.text).toMatch(/no paper matches/);
@@ -286,7 +300,7 @@ describe("MCP server", () => {
     try {
       expect(client.getServerVersion()?.name).toBe("papersift");
       expect((await client.listTools()).tools).toHaveLength(4);
-      for (const [name, args] of [["search_papers", { query: "x" }], ["get_paper", { id: "x" }], ["related_papers", { id: "x" }], ["list_clusters", {}]] as const) {
+      for (const [name, args] of [["search_papers", { query: "x" }], ["get_paper", { id: "x" }], ["related_papers", { id: "x" }], ["recommend_papers", { ids: ["x"] }], ["list_clusters", {}]] as const) {
         const r = await call(client, name, args);
         expect(r.isError, name).toBe(true);
         expect(r.content[0]!.text, name).toContain(`papersift ingest --corpus my-papers --index ${index}`);

@@ -10,10 +10,10 @@ import { corpusOption, filterOf, filterOptions, indexOption, integer, json, json
 
 const repeatable = (value: string, previous: string[] = []) => [...previous, value];
 
-const tagsOption = () => new Option("--tags <file>", `the tags file (env PAPERSIFT_TAGS; default ${DEFAULT_TAGS_FILE} in the working folder)`);
+export const tagsOption = () => new Option("--tags <file>", `the tags file (env PAPERSIFT_TAGS; default ${DEFAULT_TAGS_FILE} in the working folder)`);
 
 /** The tags file for these flags; never inside the corpus (never written) or the index folder (rebuilt). */
-function tagsFileOf(flags: { tags?: string; index: string; corpus: string }): string {
+export function tagsFileOf(flags: { tags?: string; index: string; corpus: string }): string {
   const file = tagsFile(flags.tags);
   for (const [dir, what] of [[flags.corpus, "the corpus folder, which papersift never writes to"], [flags.index, "the index folder, which is rebuilt from the corpus"]] as const) {
     if (isInside(file, dir)) throw new PapersiftError("TAGS_MISPLACED", `the tags file ${file} is inside ${what} (${dir})`);

@@ -2,6 +2,7 @@
 import { Option, type Command } from "commander";
 import { PapersiftError } from "../errors.ts";
 import { openIndex } from "../index.ts";
+import { tagsFileOf, tagsOption } from "./recommend.ts";
 import { corpusOption, indexOption, integer, modelOption, open, out, warn } from "./shared.ts";
 
 export function registerServers(program: Command): void {
@@ -13,9 +14,10 @@ program
   .addOption(indexOption())
   .addOption(corpusOption())
   .addOption(modelOption())
+  .addOption(tagsOption())
   .addHelpText(
     "after",
-    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request. It answers only requests addressed\nto 127.0.0.1, localhost, [::1] or --host (421 otherwise), so another site cannot reach it through DNS rebinding.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id or DOI>?k=…   /api/clusters?threshold=…   /api/papers/<id or DOI>   /api/stats   /api/map\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (its `ingest --embedder` given this server's address).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
+    "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request. It answers only requests addressed\nto 127.0.0.1, localhost, [::1] or --host (421 otherwise), so another site cannot reach it through DNS rebinding.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id or DOI>?k=…   /api/clusters?threshold=…   /api/papers/<id or DOI>   /api/stats   /api/map\n  /api/recommend?id=…&id=…&not=…&tag=…&k=…&explain=1 (and the filters)\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (its `ingest --embedder` given this server's address).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
   )
   .action(async (flags) => {
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
@@ -34,7 +36,7 @@ program
     const own = await index.embedder();
     const local = isRemote(own) ? loadEmbedder({ model: flags.model }) : Promise.resolve(own);
     local.catch(() => {}); // reported by the request that awaits it
-    const server = serve({ fetch: createApp(index, { host: flags.host, embedder: () => local }).fetch, port: flags.port, hostname: flags.host });
+    const server = serve({ fetch: createApp(index, { host: flags.host, embedder: () => local, tagsFile: tagsFileOf(flags) }).fetch, port: flags.port, hostname: flags.host });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
       server.once("error", (error: NodeJS.ErrnoException) =>
@@ -55,7 +57,7 @@ program
   .addOption(modelOption())
   .addHelpText(
     "after",
-    '\nTools: search_papers, related_papers, get_paper, list_clusters (JSON as the CLI\'s --json, each capped to\na few kilobytes for an assistant\'s context). A missing index is not built: the tools say what to run.\nRegister it with a client, e.g. in its mcpServers configuration:\n  { "papersift": { "command": "papersift", "args": ["mcp", "--index", "/path/to/index-cache"] } }',
+    '\nTools: search_papers, related_papers, recommend_papers, get_paper, list_clusters (JSON as the CLI\'s --json, each capped to\na few kilobytes for an assistant\'s context). A missing index is not built: the tools say what to run.\nRegister it with a client, e.g. in its mcpServers configuration:\n  { "papersift": { "command": "papersift", "args": ["mcp", "--index", "/path/to/index-cache"] } }',
   )
   .action(async (flags) => {
     // A missing or damaged index still answers `initialize`, and each tool then says what to run; building

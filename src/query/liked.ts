@@ -67,7 +67,7 @@ export function normaliseDoi(text: string): string | null {
 export function normaliseArxiv(text: string): string | null {
   const bare = text
     .trim()
-    .replace(/^(?:https?:\/\/(?:www\.)?arxiv\.org\/(?:abs|pdf)\/|arxiv:\s*)/i, "")
+    .replace(/^(?:https?:\/\/(?:www\.)?arxiv\.org\/(?:abs|pdf)\/|arxiv:\s*|(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:\s*)?10\.48550\/arxiv\.)/i, "")
     .replace(/\.pdf$/i, "")
     .replace(/v\d+$/, "");
   return /^\d{4}\.\d{4,5}$/.test(bare) || /^[a-z-]+(?:\.[A-Z]{2})?\/\d{7}$/.test(bare) ? bare : null;

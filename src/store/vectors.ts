@@ -35,8 +35,16 @@ export function encodeFloat32(vector: Float32Array): Buffer {
   return blob;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export function decodeFloat32(blob: Buffer): Float32Array {
   const out = new Float32Array(blob.length / 4);
+  if (LITTLE_ENDIAN) {
+    // A copy (a BLOB's bytes need not be 4-aligned), then read as is: clusters and recommend read every
+    // paper's vector at once.
+    new Uint8Array(out.buffer).set(blob);
+    return out;
+  }
   for (let i = 0; i < out.length; i++) out[i] = blob.readFloatLE(i * 4);
   return out;
 }
