@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 
-const commands = ["ingest", "search", "related", "clusters", "stats", "serve", "mcp"];
+const commands = ["ingest", "search", "related", "clusters", "recommend", "digest", "tag", "tag add", "tag rm", "tag list", "stats", "serve", "mcp"];
 const help = (args: string[]) =>
   execFileSync(process.execPath, ["bin/papersift.js", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }).trim();
 const available = help(["--help"]);
@@ -16,7 +16,9 @@ const reference = [
   "```",
   available,
   "```",
-  ...commands.filter((c) => available.includes(`  ${c} `)).flatMap((command) => ["", `## ${command}`, "", "```", help([command, "--help"]), "```"]),
+  ...commands
+    .filter((c) => available.includes(`  ${c.split(" ")[0]} `))
+    .flatMap((command) => ["", `## ${command}`, "", "```", help([...command.split(" "), "--help"]), "```"]),
   "",
 ].join("\n");
 writeFileSync(new URL("../docs/cli.md", import.meta.url), reference);

@@ -26,7 +26,7 @@ export interface Lexicon {
   papers: number;
   meanLength: number;
   /** A zeroed array over the buckets, for one ranking at a time to fill and clear (allocating it costs more than a ranking). */
-  scratch: Float64Array;
+  scratch: Float32Array;
 }
 
 /** Weight of a term occurring `count` times in a paper of `length` terms, in `df` of `papers` papers; 0 for very common terms. */
@@ -81,7 +81,7 @@ export function buildLexicon(rowids: Int32Array, docs: TermCounts[]): Lexicon {
     }
     norms[i] = Math.sqrt(norm);
   }
-  return { rowids, row: new Map(Array.from(rowids, (rowid, i) => [rowid, i])), offsets, buckets, weights, norms, df, mask, papers: n, meanLength, scratch: new Float64Array(1 << bits) };
+  return { rowids, row: new Map(Array.from(rowids, (rowid, i) => [rowid, i])), offsets, buckets, weights, norms, df, mask, papers: n, meanLength, scratch: new Float32Array(1 << bits) };
 }
 
 /** The weighted terms of a text that is not in the index, against the index's frequencies. */

@@ -4,14 +4,15 @@
 //             papers' normalised term vectors: the precise vocabulary one reader's papers share;
 //   dense   — the cosine of the paper's vector to its nearest liked papers (not to their centroid, which
 //             blurs a reader with several interests into none of them).
-// Disliked papers subtract the same two signals, scaled by DISLIKE_WEIGHT. Authors are never an input.
+// Both are standardised over the candidates and added (RECOMMEND.weights.dense on the dense one); disliked
+// papers subtract the same combination computed against them. Authors are never an input.
 // Each result carries its reason: the liked papers it is closest to and the distinctive terms it shares
 // with them.
 import { dot } from "../similarity.ts";
 import type { Store } from "../store/store.ts";
 import { hashPair, hashTerm, termCounts, termsWithPairs } from "../term-vectors.ts";
 import { allowedPapers, type Filter } from "./filter.ts";
-import { buildLexiconRow, type Lexicon } from "./lexicon.ts";
+import { buildLexiconRow, termWeight, type Lexicon } from "./lexicon.ts";
 import { snippet } from "./snippet.ts";
 
 /** An example paper: one of the index (rowid) or one embedded from its text. */
@@ -42,7 +43,7 @@ export interface Reason {
 }
 
 export interface RecommendExplain {
-  /** Lexical similarity to the liked papers: the mean cosine of BM25 term vectors, and its z-score among the candidates. */
+  /** Lexical similarity to the liked papers: the paper's BM25 term weights · the liked papers' mean normalised term vector, and its z-score among the candidates. */
   lexical: { similarity: number; z: number };
   /** Mean cosine of the paper's vector to its nearest liked papers' vectors, and its z-score. */
   dense: { similarity: number; z: number };
@@ -108,7 +109,10 @@ function signals(lexicon: Lexicon, vectors: PaperVectors, examples: Example[], r
     const i = rows[r]!;
     let s = 0;
     for (let j = lexicon.offsets[i]!; j < lexicon.offsets[i + 1]!; j++) s += weightOf[lexicon.buckets[j]!]! * lexicon.weights[j]!;
-    lexical[r] = lexicon.norms[i]! > 0 ? s / lexicon.norms[i]! / examples.length : 0;
+    // The paper's own vector is not normalised: BM25's saturation and length normalisation already keep a
+    // long abstract from winning by length, and more shared rare terms should count (measured: 0.134
+    // against 0.132 recall@50 for the cosine).
+    lexical[r] = s / examples.length;
     const v = vectors.of(lexicon.rowids[i]!);
     examples.forEach((e, x) => (sims[x] = dot(v, e.vector)));
     sims.sort();
@@ -158,11 +162,11 @@ export function recommendPapers(
       const score = likeZ.lexical[r]! + weights.dense * likeZ.dense[r]! - (dislikeZ ? weights.dislike * dislikeZ[r]! : 0);
       return { r, score };
     }).sort((a, b) => b.score - a.score || rows[a.r]! - rows[b.r]!);
-    const likedTerms = liked.map((e) => new Set(termsWithPairs(`${e.title}\n${e.abstract}`)));
+    const likedTerms = liked.map((e) => weightedTerms(lexicon, `${e.title}\n${e.abstract}`));
     return scores.slice(0, options.k).map(({ r, score }) => {
       const rowid = lexicon.rowids[rows[r]!]!;
       const paper = store.paperByRowid(rowid);
-      const reason = reasonFor(lexicon, vectors.of(rowid), paper.title, paper.abstract, liked, likedTerms);
+      const reason = reasonFor(lexicon, vectors.of(rowid), weightedTerms(lexicon, `${paper.title}\n${paper.abstract}`), liked, likedTerms);
       return {
         id: paper.id,
         title: paper.title,
@@ -189,28 +193,43 @@ export function recommendPapers(
 /** Terms shown per result, and liked papers named. */
 const REASON_TERMS = 5;
 const REASON_CLOSEST = 2;
+const PAIR_BONUS = 2;
+
+/** A text's terms and pairs with their weights, as the lexical signal weighs them (lexicon.ts). */
+type WeightedTerms = Map<string, number>;
+
+function weightedTerms(lexicon: Lexicon, text: string): WeightedTerms {
+  const counts = new Map<string, number>();
+  for (const t of termsWithPairs(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  let length = 0;
+  for (const c of counts.values()) length += c;
+  const weights: WeightedTerms = new Map();
+  for (const [t, count] of counts) {
+    const words = t.split(" ");
+    const hash = words.length === 2 ? hashPair(hashTerm(words[0]!), hashTerm(words[1]!)) : hashTerm(t);
+    const df = lexicon.df[hash & lexicon.mask]!;
+    weights.set(t, termWeight(count, length, Math.max(df, 1), lexicon.papers, lexicon.meanLength));
+  }
+  return weights;
+}
 
 /**
  * Why a paper is recommended: the liked papers nearest to it by vector, and the terms it shares with them
- * that are rarest in the corpus (a pair hides the words it is made of, so "gaussian splatting" is not
- * followed by "splatting").
+ * that add most to the lexical signal (its weight times theirs: rare in the corpus, frequent in both). A pair
+ * hides the words it is made of, so "gaussian splatting" is not followed by "splatting".
  */
-function reasonFor(lexicon: Lexicon, vector: Float32Array, title: string, abstract: string, liked: Example[], likedTerms: Set<string>[]): Reason {
+function reasonFor(lexicon: Lexicon, vector: Float32Array, own: WeightedTerms, liked: Example[], likedTerms: WeightedTerms[]): Reason {
   const closest = liked
     .map((e, x) => ({ e, x, similarity: dot(vector, e.vector) }))
     .sort((a, b) => b.similarity - a.similarity)
     .slice(0, REASON_CLOSEST);
-  const own = new Set(termsWithPairs(`${title}\n${abstract}`));
-  const shared = [...own].filter((t) => closest.some((c) => likedTerms[c.x]!.has(t)));
-  const df = (t: string) => {
-    const words = t.split(" ");
-    const hash = words.length === 2 ? hashPair(hashTerm(words[0]!), hashTerm(words[1]!)) : hashTerm(t);
-    return lexicon.df[hash & lexicon.mask]!;
-  };
-  const ranked = shared
-    .map((t) => ({ t, df: df(t) }))
-    .filter((x) => x.df > 1 && x.df <= lexicon.papers * 0.05)
-    .sort((a, b) => a.df - b.df || b.t.split(" ").length - a.t.split(" ").length || (a.t < b.t ? -1 : 1));
+  const ranked: { t: string; weight: number }[] = [];
+  for (const [t, w] of own) {
+    const theirs = closest.reduce((sum, c) => sum + (likedTerms[c.x]!.get(t) ?? 0), 0);
+    // A pair says more than either of its words ("preference optimization" over "optimization").
+    if (theirs > 0 && w > 0) ranked.push({ t, weight: w * theirs * (t.includes(" ") ? PAIR_BONUS : 1) });
+  }
+  ranked.sort((a, b) => b.weight - a.weight || (a.t < b.t ? -1 : 1));
   const chosen: string[] = [];
   for (const { t } of ranked) {
     if (chosen.length === REASON_TERMS) break;
