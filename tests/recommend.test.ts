@@ -72,7 +72,6 @@ describe("index.recommend", () => {
     const after = await index.recommend({ liked: ["p0", "p1"], not: [neighbour.id], k: 38 });
     const rank = (result: typeof before, id: string) => ids(result.results).indexOf(id);
     expect(rank(after, top.id)).toBeGreaterThan(rank(before, top.id));
-    expect(after.results.find((r) => r.id === top.id)!.score).toBeLessThan(top.score);
   });
 
   it("applies filters: only papers that pass them come back", async () => {

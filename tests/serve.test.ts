@@ -299,7 +299,7 @@ describe("MCP server", () => {
     const client = await connect(index, ["--corpus", "my-papers"]);
     try {
       expect(client.getServerVersion()?.name).toBe("papersift");
-      expect((await client.listTools()).tools).toHaveLength(4);
+      expect((await client.listTools()).tools).toHaveLength(5);
       for (const [name, args] of [["search_papers", { query: "x" }], ["get_paper", { id: "x" }], ["related_papers", { id: "x" }], ["recommend_papers", { ids: ["x"] }], ["list_clusters", {}]] as const) {
         const r = await call(client, name, args);
         expect(r.isError, name).toBe(true);

@@ -50,7 +50,7 @@ export interface RecommendExplain {
   /** The same against the disliked papers (null when there are none). */
   disliked: { lexical: number; dense: number; z: number } | null;
   weights: Weights;
-  /** lexical z + dense weight × dense z − dislike weight × disliked z. */
+  /** lexical z + dense weight × dense z − dislike weight × (the same against the disliked papers). */
   score: number;
 }
 
@@ -72,6 +72,12 @@ export interface RecommendOptions {
   filter?: Filter | undefined;
   /** For the eval's sweeps; the default is RECOMMEND.weights. */
   weights?: Weights | undefined;
+}
+
+/** lexical + weight × dense, element by element (into `lexical`). */
+function combine(lexical: Float64Array, dense: Float64Array, weight: number): Float64Array {
+  for (let i = 0; i < lexical.length; i++) lexical[i]! += weight * dense[i]!;
+  return lexical;
 }
 
 /** (x − mean) / standard deviation, in place; all zeros when the values do not vary. */
@@ -157,7 +163,7 @@ export function recommendPapers(
     const dislike = disliked.length ? signals(lexicon, vectors, disliked, rows) : null;
     const weights = options.weights ?? RECOMMEND.weights;
     const likeZ = { lexical: standardise(Float64Array.from(like.lexical)), dense: standardise(Float64Array.from(like.dense)) };
-    const dislikeZ = dislike && standardise(Float64Array.from(dislike.lexical, (l, r) => l + weights.dense * dislike.dense[r]!));
+    const dislikeZ = dislike && combine(standardise(Float64Array.from(dislike.lexical)), standardise(Float64Array.from(dislike.dense)), weights.dense);
     const scores = Array.from(rows, (_, r) => {
       const score = likeZ.lexical[r]! + weights.dense * likeZ.dense[r]! - (dislikeZ ? weights.dislike * dislikeZ[r]! : 0);
       return { r, score };
