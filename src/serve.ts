@@ -5,11 +5,13 @@
 // POST is /v1/embeddings (embed/serve.ts): the OpenAI embeddings protocol, for another papersift to use.
 import { readdirSync, readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
+import path from "node:path";
 import { Hono, type Context } from "hono";
 import { PapersiftError } from "./errors.ts";
 import type { Embedder } from "./embed.ts";
 import { addEmbeddingsRoute } from "./embed/serve.ts";
 import type { CorpusMap, PapersiftIndex } from "./index.ts";
+import { readTags, removeFromTag, tagsFile } from "./tags.ts";
 
 /** Longest URL accepted; a question is at most a few hundred words. */
 const MAX_URL_CHARS = 8_192;
@@ -22,7 +24,7 @@ const asset = (name: string) => readFileSync(new URL(name, WEB), "utf8");
  * The page's own URLs (web/app.js routes them): each answers the page, so a fresh tab on any view's URL
  * shows that view. A view added to the page adds its path here.
  */
-export const PAGE_ROUTES = ["/", "/paper/*", "/topic/*"];
+export const PAGE_ROUTES = ["/", "/paper/*", "/topic/*", "/for-you"];
 
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2451b7"/><circle cx="11" cy="12" r="4" fill="#efb118"/><circle cx="21" cy="10" r="3" fill="#6cc5b0"/><circle cx="18" cy="21" r="5" fill="#ff725c"/></svg>`;
 
@@ -84,7 +86,7 @@ export interface AppOptions {
 }
 
 export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono {
-  const { tagsFile } = options;
+  const tags = tagsFile(options.tagsFile);
   const app = new Hono();
   const page = asset("page.html");
   const scripts = new Map(readdirSync(WEB).filter((name) => name.endsWith(".js")).map((name) => [`/${name}`, asset(name)]));
@@ -100,9 +102,13 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
   });
   app.use("*", async (c, next) => {
     if (c.req.url.length > MAX_URL_CHARS) return c.json({ error: { code: "TOO_LONG", message: `the request is over ${MAX_URL_CHARS} characters`, hint: "ask a shorter question" } }, 414);
-    const embeddings = c.req.method === "POST" && new URL(c.req.url).pathname === "/v1/embeddings";
-    if (c.req.method !== "GET" && c.req.method !== "HEAD" && !embeddings) {
-      return c.json({ error: { code: "METHOD", message: `${c.req.method} is not supported`, hint: "the API is read-only: use GET (POST only for /v1/embeddings)" } }, 405);
+    const pathname = new URL(c.req.url).pathname;
+    const embeddings = c.req.method === "POST" && pathname === "/v1/embeddings";
+    // The page's star: PUT or DELETE /api/tags/<name>/<id>. Another site's page cannot send either without a
+    // CORS preflight, which this server never answers.
+    const star = (c.req.method === "PUT" || c.req.method === "DELETE") && pathname.startsWith("/api/tags/");
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && !embeddings && !star) {
+      return c.json({ error: { code: "METHOD", message: `${c.req.method} is not supported`, hint: "the API is read-only: use GET (POST only for /v1/embeddings; PUT and DELETE for /api/tags/<name>/<id>)" } }, 405);
     }
     await next();
     c.header("X-Content-Type-Options", "nosniff");
@@ -141,13 +147,17 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
         liked: c.req.queries("id") ?? [],
         not: c.req.queries("not") ?? [],
         tag: c.req.queries("tag") ?? [],
-        ...(tagsFile ? { tagsFile } : {}),
+        tagsFile: tags,
         ...numberParam(c, "k"),
         ...(explain !== undefined ? { explain: explain === "" || explain === "1" || explain === "true" } : {}),
         ...filterParams(c),
       }),
     );
   });
+  // Saved sets: { file, tags: { <name>: [ids] } }; a paper in or out of one (the page's star).
+  app.get("/api/tags", (c) => c.json({ file: path.resolve(tags), tags: Object.fromEntries(Object.entries(readTags(tags)).map(([name, entries]) => [name, entries.map((e) => e.id)])) }));
+  app.put("/api/tags/:name/:id{.+}", (c) => c.json(index.tag(c.req.param("name"), [c.req.param("id")], { tagsFile: tags })));
+  app.delete("/api/tags/:name/:id{.+}", (c) => c.json(removeFromTag(tags, c.req.param("name"), [c.req.param("id")])));
   app.get("/api/clusters", (c) =>
     c.json(index.clusters({ ...numberParam(c, "threshold"), ...numberParam(c, "resolution"), ...filterParams(c) })),
   );

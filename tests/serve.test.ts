@@ -2,7 +2,7 @@
 // of the bundled corpus: the API against the library, every bad-input class, a real browser (Debian's
 // chromium through playwright-core), and a real MCP client from the SDK over stdio.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -17,6 +17,7 @@ import { startServe } from "./serve-process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 let indexDir: string;
+let tagsFile: string;
 let library: PapersiftIndex;
 let server: ChildProcess;
 let base: string;
@@ -27,7 +28,8 @@ beforeAll(async () => {
   await ingest({ corpus: BUNDLED_CORPUS, index: indexDir }, { embedder });
   library = await openIndex(indexDir, { embedder });
   // The server says where it listens once the model and the map are ready.
-  ({ server, base } = await startServe(["--index", indexDir]));
+  tagsFile = path.join(tempDir(), "tags.json");
+  ({ server, base } = await startServe(["--index", indexDir, "--tags", tagsFile]));
 }, 120_000);
 afterAll(() => {
   server?.kill();
@@ -186,6 +188,23 @@ describe("web page, in a real browser", () => {
       await page.click("article.paper li.hit >> nth=0 >> a.title");
       await page.waitForSelector(`article.paper[data-id="${related}"]`);
       expect(related).not.toBe(target.id);
+
+      // The star puts the paper in the "starred" set (the tags file); For you lists papers like it, with reasons.
+      await page.click("article.paper button.star");
+      await page.waitForSelector('article.paper button.star[aria-pressed="true"]');
+      expect(JSON.parse(readFileSync(tagsFile, "utf8")).tags.starred.map((e: { id: string }) => e.id)).toEqual([related]);
+      await page.click("#for-you");
+      await page.waitForSelector("body[data-view=for-you][data-ready=true] #side li.hit");
+      const forYou = await page.locator("#side li.hit").evaluateAll((items) => items.map((i) => [(i as HTMLElement).dataset.id, i.querySelector(".reason")?.textContent ?? ""]));
+      const expected = await library.recommend({ liked: [related!], k: 20 });
+      expect(forYou.map(([id]) => id)).toEqual(expected.results.map((r) => r.id));
+      expect(forYou[0]![1]).toContain(`like ${expected.results[0]!.reason.closest[0]!.title}`);
+      await page.screenshot({ path: path.join(tempDir(), "papersift-for-you.png") });
+      await page.goBack();
+      await page.waitForSelector(`body[data-view=paper][data-ready=true] article.paper[data-id="${related}"] button.star[aria-pressed="true"]`);
+      await page.click("article.paper button.star");
+      await page.waitForSelector('article.paper button.star[aria-pressed="false"]');
+      expect(JSON.parse(readFileSync(tagsFile, "utf8")).tags.starred).toEqual([]);
 
       await page.screenshot({ path: path.join(tempDir(), "papersift-page.png") });
       // Nothing but this server was asked for anything.

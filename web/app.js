@@ -4,15 +4,17 @@
 // Every view has a URL, so Back/Forward, bookmarks and a fresh tab all show the same thing:
 //   /?q=…&mode=…&category=…&since=…&until=…   search results      /paper/<id>   a paper and its related papers
 //   /topic/<id>                               one topic's papers   /            the start page
+//   /for-you                                  papers like the starred ones (the star on a paper's page)
 // To add a view: write `async function xView(params, context)` in views.js (fill context.side, return the
 // page title), add a row to VIEWS below, and add its path to PAGE_ROUTES in src/serve.ts.
 import { createMap, topicColour } from "./map.js";
 import { $, api, el, link, topicHref } from "./ui.js";
-import { homeView, paperView, SEARCH_FIELDS, searchView, topicView } from "./views.js";
+import { forYouView, homeView, paperView, SEARCH_FIELDS, searchView, topicView } from "./views.js";
 
 const VIEWS = [
   { name: "paper", match: (url) => /^\/paper\/(.+)$/.exec(url.pathname) && { id: decodeURIComponent(url.pathname.slice("/paper/".length)) }, render: paperView },
   { name: "topic", match: (url) => /^\/topic\/(\d+)$/.exec(url.pathname) && { id: Number(url.pathname.slice("/topic/".length)) }, render: topicView },
+  { name: "for-you", match: (url) => url.pathname === "/for-you" && {}, render: forYouView },
   { name: "search", match: (url) => url.pathname === "/" && url.searchParams.get("q")?.trim() && url.searchParams, render: searchView },
   { name: "home", match: (url) => url.pathname === "/" && url.searchParams, render: homeView },
 ];

@@ -51,13 +51,38 @@ export async function searchView(params, { side, map, current }) {
   return `${q} — papersift`;
 }
 
+/** The saved set the page's star adds to, and the "For you" view recommends from. */
+export const STARRED = "starred";
+
+/** A toggle that puts the paper in the starred set or takes it out (PUT / DELETE /api/tags/starred/<id>). */
+function starButton(id, starred) {
+  const button = el("button", "star");
+  button.type = "button";
+  const show = (on) => {
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = on ? "★ starred" : "☆ star";
+    button.title = on ? "take it out of your starred papers" : "star it: papers like your starred ones are in For you";
+  };
+  show(starred);
+  button.addEventListener("click", async () => {
+    const on = button.getAttribute("aria-pressed") !== "true";
+    const response = await fetch(`/api/tags/${STARRED}/${encodeURIComponent(id)}`, { method: on ? "PUT" : "DELETE" });
+    if (response.ok) show(on);
+  });
+  return button;
+}
+
 export async function paperView({ id }, { side, map, current, back }) {
-  const [paper, related] = await Promise.all([api(`/api/papers/${encodeURIComponent(id)}`), api(`/api/related/${encodeURIComponent(id)}?k=8`)]);
+  const [paper, related, tags] = await Promise.all([
+    api(`/api/papers/${encodeURIComponent(id)}`),
+    api(`/api/related/${encodeURIComponent(id)}?k=8`),
+    api("/api/tags").catch(() => ({ tags: {} })),
+  ]);
   if (!current()) return null;
   side.replaceChildren(back());
   const panel = el("article", "paper");
   panel.dataset.id = paper.id;
-  panel.append(heading(paper.title));
+  panel.append(heading(paper.title), starButton(paper.id, (tags.tags[STARRED] ?? []).includes(paper.id)));
   const biblio = metadataNode(paper);
   if (biblio) panel.append(biblio);
   panel.append(el("div", "meta", `${paper.id} · ${paper.source.file}:${paper.source.line}`));
@@ -108,4 +133,39 @@ export async function topicView({ id }, { side, map, current, back }) {
   }
   if (members.length > shown) side.append(el("p", "empty", `… and ${(members.length - shown).toLocaleString("en")} more: zoom into the map to see them.`));
   return `${topic.label} — papersift`;
+}
+
+/** For you: papers like the starred ones, each with its reason (the starred papers it is like, the terms they share). */
+export async function forYouView(_params, { side, map, current }) {
+  map.focus(null);
+  side.replaceChildren(el("p", "empty", "finding papers like your starred ones…"));
+  const tags = await api("/api/tags");
+  const starred = tags.tags[STARRED] ?? [];
+  if (!current()) return null;
+  side.replaceChildren(heading("For you"));
+  if (!starred.length) {
+    side.append(el("p", "empty", "Star papers (☆ on a paper's page): papers like them show up here."));
+    map.setRings([]);
+    return "For you — papersift";
+  }
+  const body = await api(`/api/recommend?tag=${STARRED}&k=20`);
+  if (!current()) return null;
+  side.append(el("div", "meta", `like your ${starred.length} starred ${starred.length === 1 ? "paper" : "papers"} · kept in ${tags.file}`));
+  const list = el("ol", "hits");
+  body.results.forEach((r, i) => {
+    const item = el("li", "hit");
+    item.dataset.id = r.id;
+    const a = link(paperHref(r.id), null, "title");
+    a.append(el("span", "rank", `${i + 1}`), document.createTextNode(r.title));
+    item.append(a);
+    const like = r.reason.closest.map((c) => c.title).join("; ");
+    item.append(el("div", "reason", `like ${like}${r.reason.terms.length ? ` · shares ${r.reason.terms.join(", ")}` : ""}`));
+    if (r.snippet) item.append(el("div", "snippet", r.snippet));
+    item.addEventListener("mouseenter", () => map.hover(r.id));
+    item.addEventListener("mouseleave", () => map.hover(null));
+    list.append(item);
+  });
+  side.append(body.results.length ? list : el("p", "empty", "no other papers yet"));
+  map.setRings(body.results.map((r) => r.id));
+  return "For you — papersift";
 }
