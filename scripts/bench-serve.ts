@@ -137,7 +137,20 @@ async function measureMap(source: string) {
 
   // Over HTTP: a server on the index whose map is kept answers /api/map warm.
   const { child, url } = startServer(dir);
-  const mapUrl = new URL("api/map", await url);
+  try {
+    return await measureServed(map, await url, { coldSeconds, coldCpu, warmSeconds, share, vectorShare: same / total, chance });
+  } finally {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureServed(
+  map: { points: unknown[]; topics: unknown[] },
+  base: string,
+  m: { coldSeconds: number; coldCpu: number; warmSeconds: number; share: number; vectorShare: number; chance: number },
+) {
+  const mapUrl = new URL("api/map", base);
   const httpMs: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
@@ -150,7 +163,7 @@ async function measureMap(source: string) {
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto((await url) + "?q=diffusion+models+for+video+generation");
+    await page.goto(base + "?q=diffusion+models+for+video+generation");
     await page.waitForSelector("body[data-ready=true][data-map=ready]");
     const box = (await page.locator("#map").boundingBox())!;
     // 120 frames of wheel zoom (in, then out) at a point, then 120 frames of dragging, one input per frame.
@@ -186,18 +199,16 @@ async function measureMap(source: string) {
     };
     await browser.close();
   }
-  child.kill();
-  rmSync(dir, { recursive: true, force: true });
   return {
     papers: map.points.length,
     topics: map.topics.length,
-    coldSeconds: round(coldSeconds),
-    coldCpuSeconds: round(coldCpu),
-    warmSeconds: Math.round(warmSeconds * 1000) / 1000,
+    coldSeconds: round(m.coldSeconds),
+    coldCpuSeconds: round(m.coldCpu),
+    warmSeconds: Math.round(m.warmSeconds * 1000) / 1000,
     httpWarmMs: httpMs.length ? round(quantile(httpMs, 0.5)) : null,
-    share: Math.round(share * 1000) / 1000,
-    vectorShare: Math.round((same / total) * 1000) / 1000,
-    chance: Math.round(chance * 1000) / 1000,
+    share: Math.round(m.share * 1000) / 1000,
+    vectorShare: Math.round(m.vectorShare * 1000) / 1000,
+    chance: Math.round(m.chance * 1000) / 1000,
     frames,
   };
 }

@@ -308,6 +308,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     return loaded;
   };
 
+  let lastClustering: { generation: number; key: string; result: Clustering } | undefined;
   let mapJob: { generation: number; promise: Promise<CorpusMap>; map: CorpusMap | null; progress: MapProgress | null; error: unknown } | undefined;
   // What recommend reads of every paper, kept for the generation it was read in (a server answers in ms).
   let lexiconCache: { generation: number; lexicon: Lexicon; vectors: Map<number, Float32Array> } | undefined;
@@ -356,9 +357,15 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       return relatedPapers(store, paper, k, filter);
     },
     clusters(input) {
-      const { category, since, until, author, threshold, resolution, topicMinSize: minTopic, ...options } = parseOptions(ClusterOptions, input);
+      const parsed = parseOptions(ClusterOptions, input);
+      const { category, since, until, author, threshold, resolution, topicMinSize: minTopic, ...options } = parsed;
+      // The last clustering is kept for its generation and options: an assistant asking for the topics and
+      // then one topic's papers, or the page after the map, waits once (seconds at 14k papers), not twice.
+      const key = JSON.stringify(parsed);
+      const generation = state().generation;
+      if (lastClustering?.generation === generation && lastClustering.key === key) return lastClustering.result;
       const defaults = usageFor(state().model.id);
-      return clusterPapers(
+      const result = clusterPapers(
         store,
         {
           ...options,
@@ -368,6 +375,8 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         },
         { category, since, until, author },
       );
+      lastClustering = { generation, key, result };
+      return result;
     },
     async recommend(input) {
       const options = parseOptions(RecommendOptions, input);

@@ -146,8 +146,8 @@ function buildLegend(data) {
   }));
   $("legend").querySelector("summary").textContent = `Topics (${data.topics.length})`;
   $("legend").hidden = data.topics.length === 0;
-  // Open where there is room beside it; on a phone it starts folded.
-  $("legend").open = matchMedia("(min-width: 721px)").matches;
+  // Open where it covers little of the map: a wide screen and a short list. Folded, it is one line.
+  $("legend").open = matchMedia("(min-width: 721px)").matches && data.topics.length <= 12;
 }
 function markLegend(topic) {
   for (const a of $("legend-list").querySelectorAll("a")) {

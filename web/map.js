@@ -6,6 +6,8 @@ import { $ } from "./ui.js";
 
 /** A topic's colour: hues a golden angle apart, so neighbouring ids never look alike. */
 export const topicColour = (topic) => (topic === null ? "#b8bcc6" : `hsl(${(topic * 137.508) % 360} 62% 46%)`);
+/** The same hue, dark enough to read as text on white. */
+const labelColour = (topic) => `hsl(${(topic * 137.508) % 360} 70% 28%)`;
 
 const ZOOM_STEP = 1.6;
 /** Cluster labels appear once zoomed in this far past the fitted view. */
@@ -168,7 +170,7 @@ export function createMap({ onOpen }) {
     const pad = 4 * dpr;
     const candidates = data.topics
       .filter((t) => topic === null || t.id === topic)
-      .map((t) => ({ ...t, font: `700 ${13 * dpr}px system-ui, sans-serif`, colour: topicColour(t.id) }));
+      .map((t) => ({ ...t, font: `700 ${13 * dpr}px system-ui, sans-serif`, colour: labelColour(t.id) }));
     if (view.scale > fitScale * CLUSTER_LABEL_ZOOM || topic !== null) {
       for (const c of data.clusters) {
         if (c.size < 3 || (topic !== null && c.topic !== topic)) continue;
@@ -191,11 +193,12 @@ export function createMap({ onOpen }) {
         .find((b) => !placed.some((o) => b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h));
       if (!box) continue;
       placed.push(box);
+      // A light plate under the text: readable over the densest part of the map.
+      ctx.fillStyle = "rgba(255,255,255,.82)";
+      ctx.beginPath();
+      ctx.roundRect(box.x, box.y, box.w, box.h, 4 * dpr);
+      ctx.fill();
       ctx.font = c.font;
-      ctx.lineJoin = "round";
-      ctx.lineWidth = 4 * dpr;
-      ctx.strokeStyle = "rgba(255,255,255,.92)";
-      ctx.strokeText(text, box.x + pad, box.y + box.h / 2);
       ctx.fillStyle = c.colour;
       ctx.fillText(text, box.x + pad, box.y + box.h / 2);
       shown.push({ text, ...box });
