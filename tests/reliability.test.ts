@@ -1,0 +1,143 @@
+// Issue 17: a third hostile user's defects (nothing lost, nothing stale, nothing false), each pinned at its
+// root with a few more inputs of its class. The stand-in embedder wherever meaning does not matter; real CLI
+// processes on real temp folders.
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { readCorpus } from "../src/corpus/index.ts";
+import { MAX_TITLE_WORDS } from "../src/corpus/txt.ts";
+import { ingest } from "../src/index.ts";
+import { bundledPapers, ROOT, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
+
+const embedder = standInEmbedder();
+const storedIds = (dir: string) => {
+  const db = new Database(path.join(dir, "papersift.db"), { readonly: true });
+  try {
+    return db.prepare("SELECT id FROM papers ORDER BY id").pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+};
+const jsonl = (file: string, papers: { title: string; abstract: string }[], prefix: string) => {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, papers.map((p, i) => JSON.stringify({ id: `${prefix}${i}`, title: p.title, abstract: p.abstract })).join("\n") + "\n");
+};
+
+describe("a symlinked corpus file or folder that cannot be followed keeps its papers (item 2)", () => {
+  it("a link to a file, a link to a folder, a chain of links, and a self-loop: reported, kept, and back when the targets are", async () => {
+    const outside = tempDir();
+    jsonl(path.join(outside, "ext", "ext.jsonl"), bundledPapers().slice(0, 3), "ext-");
+    writeTxt(path.join(outside, "extdir", "b.txt"), bundledPapers().slice(3, 5));
+    jsonl(path.join(outside, "chain", "c.jsonl"), bundledPapers().slice(5, 6), "chain-");
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(6, 8));
+    symlinkSync(path.join(outside, "ext", "ext.jsonl"), path.join(corpus, "ext.jsonl"));
+    symlinkSync(path.join(outside, "extdir"), path.join(corpus, "linked"));
+    symlinkSync(path.join(outside, "chain", "c.jsonl"), path.join(outside, "hop.jsonl"));
+    symlinkSync(path.join(outside, "hop.jsonl"), path.join(corpus, "chain.jsonl"));
+    const index = tempDir();
+    expect((await ingest({ corpus, index }, { embedder })).papers).toBe(8);
+    const all = storedIds(index);
+
+    // The targets' folders are renamed (a disk unmounted, a sync folder moving things around), and a link
+    // that loops on itself appears.
+    renameSync(path.join(outside, "ext"), path.join(outside, "ext-away"));
+    renameSync(path.join(outside, "extdir"), path.join(outside, "extdir-away"));
+    renameSync(path.join(outside, "chain"), path.join(outside, "chain-away"));
+    symlinkSync(path.join(corpus, "self.jsonl"), path.join(corpus, "self.jsonl"));
+    const away = await ingest({ corpus, index }, { embedder });
+    expect(away).toMatchObject({ removed: 0, papers: 8 });
+    expect(storedIds(index)).toEqual(all);
+    expect(away.problems.map((p) => p.file).sort()).toEqual(["chain.jsonl", "ext.jsonl", "linked", "self.jsonl"]);
+    for (const p of away.problems) expect(p.message).toMatch(/cannot follow this symlink .*its papers in the index are kept/);
+    await expect(ingest({ corpus, index, strict: true }, { embedder })).rejects.toThrow(/chain\.jsonl:0: cannot follow this symlink/);
+
+    renameSync(path.join(outside, "ext-away"), path.join(outside, "ext"));
+    renameSync(path.join(outside, "extdir-away"), path.join(outside, "extdir"));
+    renameSync(path.join(outside, "chain-away"), path.join(outside, "chain"));
+    const back = await ingest({ corpus, index }, { embedder });
+    expect(back).toMatchObject({ removed: 0, added: 0, unchanged: 8, embedded: 0 });
+  });
+});
+
+describe("the .txt reader never takes a paper for page boilerplate silently (item 3)", () => {
+  const read = (text: string) => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "t.txt"), text);
+    return readCorpus(dir);
+  };
+  const long = (n: number) => `${"A long abstract about reward models and human feedback, with more words in it than a banner has. ".repeat(n).trim()}`;
+
+  it("a short first abstract is the first paper, not boilerplate", () => {
+    const r = read(["Banner", "First Paper", "A short abstract of ten words that ends here.", "Second Paper", long(2)].join("\n\n"));
+    expect(r.papers.map((p) => p.title)).toEqual(["First Paper", "Second Paper"]);
+    expect(r.problems).toEqual([]);
+  });
+
+  it("a file of only short abstracts gives every paper", () => {
+    const r = read(["Alpha", "Short one.", "Beta", "Short two, a bit longer.", "Gamma", "Three dots…"].join("\n\n"));
+    expect(r.papers.map((p) => p.title)).toEqual(["Alpha", "Beta", "Gamma"]);
+  });
+
+  it("a file where no paragraph reads as an abstract says why; --strict fails", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "t.txt"), ["Alpha", "short one without a full stop", "Beta", "short two without one either"].join("\n\n"));
+    const r = readCorpus(dir);
+    expect(r.papers).toEqual([]);
+    expect(r.problems).toEqual([{ file: "t.txt", line: 1, message: expect.stringMatching(/no entry.*title line, a blank line, then the abstract.*full stop/) }]);
+    expect(() => readCorpus(dir, { strict: true })).toThrow(/t\.txt:1: no entry/);
+  });
+
+  it("what is skipped before the first entry is noted with its lines", () => {
+    const r = read(["new", "Subscribe", "Mar 12", "First Paper", long(2)].join("\n\n"));
+    expect(r.papers.map((p) => p.title)).toEqual(["First Paper"]);
+    expect(r.notices).toEqual(["t.txt:1: skipped 3 short paragraphs before the first entry (line 7) as page boilerplate"]);
+  });
+
+  it('a one-line paragraph after an abstract ("Code is available at …") is reported, and eats no title', () => {
+    const titles = ["Do Reward Models Generalize Beyond Their Training Data?", "Reward Hacking (Extended Version)", "Ensembles Mitigate Hacking!"];
+    const text = ["First Paper", long(2), "Code is available at https://github.com/example/rm", titles[0], long(2), "Project page: https://example.org/rm", titles[1], long(3), "Data released.", titles[2], long(2)].join("\n\n");
+    const r = read(text);
+    expect(r.papers.map((p) => p.title)).toEqual(["First Paper", ...titles]);
+    expect(r.problems.map((p) => [p.line, p.message])).toEqual([
+      [5, expect.stringMatching(/"Code is available at .*" has no abstract after it/)],
+      [11, expect.stringMatching(/"Project page: .*" has no abstract after it/)],
+      [17, expect.stringMatching(/"Data released\." has no abstract after it/)],
+    ]);
+  });
+
+  it("the README states these rules", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain(`A *title* is one line of at most ${MAX_TITLE_WORDS} words.`);
+    expect(readme).toContain(`An *abstract* is a paragraph of several lines or of more than ${MAX_TITLE_WORDS} words, or one line of at least two words that ends with a full stop`);
+  });
+
+  it("the bundled file reads as 71 papers with no problem", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "t.txt"), bundledPapers().map((p) => `${p.title}\n\n${p.abstract}`).join("\n\n"));
+    const r = readCorpus(dir);
+    expect(r.papers).toHaveLength(71);
+    expect(r.problems).toEqual([]);
+  });
+});
+
+describe("titles and abstracts of invisible characters only are empty (item 8)", () => {
+  it("zero-width space, soft hyphen, word joiner, BOM, and their mixes with spaces are reported, not papers", () => {
+    const invisible = ["\u200b", "\u00ad\u00ad", "\u2060", "\ufeff\u200b", " \u200c\u200d ", "\u2800", "\u3164", "\u180e\u2062", "\ufe0f"];
+    const dir = tempDir();
+    const lines = invisible.flatMap((text, i) => [
+      { id: `t${i}`, title: text, abstract: "A real abstract." },
+      { id: `a${i}`, title: `A real title ${i}`, abstract: text },
+    ]);
+    lines.push({ id: "ok", title: "Soft\u00adhyphen and zero\u200bwidth inside real text", abstract: "Kept as a paper." });
+    writeFileSync(path.join(dir, "p.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n"));
+    writeFileSync(path.join(dir, "m.md"), "# \u200b\u2060\n\nAn abstract under an invisible heading.\n");
+    const r = readCorpus(dir);
+    expect(r.papers.map((p) => p.id)).toEqual(["ok"]);
+    expect(r.problems.filter((p) => p.file === "p.jsonl").map((p) => p.message)).toEqual(
+      invisible.flatMap(() => [expect.stringMatching(/^title is empty/), expect.stringMatching(/^abstract is empty/)]),
+    );
+    expect(r.problems.filter((p) => p.file === "m.md")).toHaveLength(1);
+  });
+});
