@@ -4,11 +4,11 @@
 import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readCorpus } from "../src/corpus/index.ts";
 import { MAX_TITLE_WORDS } from "../src/corpus/txt.ts";
-import { ingest } from "../src/index.ts";
-import { bundledPapers, ROOT, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
+import { ingest, openIndex } from "../src/index.ts";
+import { bundledPapers, FORBID_MODEL, ROOT, runCli, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
 
 const embedder = standInEmbedder();
 const storedIds = (dir: string) => {
@@ -139,5 +139,119 @@ describe("titles and abstracts of invisible characters only are empty (item 8)",
       invisible.flatMap(() => [expect.stringMatching(/^title is empty/), expect.stringMatching(/^abstract is empty/)]),
     );
     expect(r.problems.filter((p) => p.file === "m.md")).toHaveLength(1);
+  });
+});
+
+describe("text output and the command line contract, on an index of hostile metadata", () => {
+  // Every field a corpus controls carries a newline, escape sequences and a bidi override; so does a file name.
+  const EVIL = "\nFORGED \u001b[2J\u001b]0;pwned\u0007\u202e\u009b";
+  const evilFile = `e\nFORGED\u001b[31m.jsonl`;
+  let corpus: string;
+  let index: string;
+  beforeAll(async () => {
+    corpus = tempDir();
+    const entries = [
+      { id: `evil-1${EVIL}`, title: `Reward models${EVIL}`, abstract: `Reward models for RLHF${EVIL} are trained on human preferences.`, categories: `cs.LG ${EVIL}`, authors: `Ann${EVIL}`, date: "2026-01-02" },
+      { id: `evil-2${EVIL}`, title: `Reward models again${EVIL}`, abstract: `Reward models for RLHF${EVIL} are trained on human preferences.`, categories: `cs.LG${EVIL}` },
+      { id: "plain", title: "Reward shaping", abstract: "Reward models for RLHF are trained on human preferences, and shaped." },
+    ];
+    writeFileSync(path.join(corpus, evilFile), entries.map((e) => JSON.stringify(e)).join("\n") + "\n{oops\n");
+    index = tempDir();
+    await ingest({ corpus, index }, { embedder });
+  });
+  const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]|(^|\n)FORGED/;
+
+  it("every text field of every text output goes through the sanitiser (item 12)", () => {
+    const topic = (JSON.parse(runCli(["clusters", "--json", "--index", index]).stdout) as { topics: { id: number }[] }).topics[0]?.id;
+    const runs = [
+      ["search", "reward models", "--mode", "lexical", "--explain"],
+      ["related", "plain"],
+      ["related", "reward models"],
+      ["clusters"],
+      ["clusters", "--level", "fine"],
+      ...(topic === undefined ? [] : [["clusters", "--topic", String(topic)]]),
+      ["stats"],
+      ["ingest", "--dry-run", "--corpus", corpus],
+      ["ingest", "--strict", "--corpus", corpus],
+    ];
+    for (const args of runs) {
+      const r = runCli([...args, "--index", args.includes("--dry-run") ? path.join(tempDir(), "fresh") : index], { nodeArgs: FORBID_MODEL });
+      expect(r.stdout + r.stderr, args.join(" ")).not.toMatch(unsafe);
+      expect(r.stdout + r.stderr, args.join(" ")).toMatch(/FORGED|evil/);
+    }
+  });
+
+  it("search --stdin: a bad flag exits 2 before reading a line; a lone CR does not split a line (item 13)", () => {
+    for (const flags of [["--since", "2026-13"], ["--category="], ["--author", "\u200b"], ["--mode", "lexical", "reward"]]) {
+      const r = runCli(["search", "--stdin", "--json", "--mode", "lexical", ...flags, "--index", index], { input: "reward\nmodels\n", nodeArgs: FORBID_MODEL });
+      expect(r.status, flags.join(" ")).toBe(2);
+      expect(r.stdout, flags.join(" ")).toBe("");
+      expect(r.stderr).toMatch(/^papersift: .*\n\s+fix: /);
+    }
+    const r = runCli(["search", "--stdin", "--json", "--mode", "lexical", "--index", index], { input: "reward\rmodels\nshaping\r\n\r\n\u200b\nlast", nodeArgs: FORBID_MODEL });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { query: string; error?: { code: string } });
+    expect(lines.map((l) => [l.query, l.error?.code ?? "ok"])).toEqual([
+      ["reward models", "ok"],
+      ["shaping", "ok"],
+      ["", "EMPTY_QUESTION"],
+      ["\u200b", "EMPTY_QUESTION"],
+      ["last", "ok"],
+    ]);
+  });
+});
+
+describe("clusters: every fine cluster sits in a topic, and a corpus too small for topics says why (item 10)", () => {
+  const indexOf = async (papers: { id: string; title: string; abstract: string }[]) => {
+    const corpus = tempDir();
+    writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify(p)).join("\n"));
+    const index = tempDir();
+    await ingest({ corpus, index }, { embedder });
+    return index;
+  };
+
+  it("two identical papers: one topic holding their cluster, in the text too", async () => {
+    const p = bundledPapers()[0]!;
+    const index = await indexOf([{ ...p, id: "a" }, { ...p, id: "b" }]);
+    const idx = await openIndex(index, { embedder });
+    const c = idx.clusters();
+    idx.close();
+    expect(c.clusters).toHaveLength(1);
+    expect(c.topics).toHaveLength(1);
+    expect(c.clusters[0]!.topic).toBe(c.topics[0]!.id);
+    expect(c.topics[0]!.clusters).toEqual([c.clusters[0]!.id]);
+    expect(c.coverage).toBe(1);
+    const text = runCli(["clusters", "--index", index], { nodeArgs: FORBID_MODEL }).stdout;
+    expect(text).toMatch(/^1 topic \(resolution 1\) holds 2 papers, 100\.0% of the corpus; 1 cluster at ≥ 0\.6 inside it/);
+  });
+
+  it("three unrelated papers, or a filter nothing passes: no topics, and the reason", async () => {
+    const index = await indexOf(bundledPapers().slice(0, 3).map((p, i) => ({ ...p, id: `p${i}` })));
+    const idx = await openIndex(index, { embedder });
+    const c = idx.clusters({ threshold: 0.99 });
+    expect(c.topics).toEqual([]);
+    expect(c.notices).toEqual([expect.stringMatching(/^no topics: 3 papers are too few \(a topic needs at least 5 papers, or a cluster of papers at similarity ≥ 0\.99\)$/)]);
+    expect(idx.clusters({ author: "nobody at all" }).notices).toEqual(["no topics: no paper passes the filter"]);
+    idx.close();
+    const text = runCli(["clusters", "--threshold", "0.99", "--index", index], { nodeArgs: FORBID_MODEL }).stdout;
+    expect(text).toMatch(/^no topics: 3 papers are too few/);
+  });
+
+  it("at any resolution and threshold, on the bundled papers: no cluster without a topic", async () => {
+    const index = await indexOf(bundledPapers().map((p) => ({ ...p })));
+    const idx = await openIndex(index, { embedder });
+    try {
+      for (const resolution of [0.5, 1, 3, 10, 30]) {
+        for (const threshold of [0.5, 0.6, 0.8]) {
+          const c = idx.clusters({ resolution, threshold });
+          for (const cluster of c.clusters) {
+            expect(cluster.topic, `resolution ${resolution}, threshold ${threshold}`).not.toBeNull();
+            expect(c.topics.find((t) => t.id === cluster.topic)!.clusters).toContain(cluster.id);
+          }
+        }
+      }
+    } finally {
+      idx.close();
+    }
   });
 });

@@ -10,8 +10,11 @@ import { printable, renderIngest } from "../render.ts";
 
 export const out = (text: string) => process.stdout.write(text);
 export const json = (value: unknown) => out(JSON.stringify(value) + "\n");
-// Messages can quote corpus text (titles in "matches 3 papers"): no control characters reach the terminal.
-export const warn = (text: string) => process.stderr.write(`papersift: ${printable(text)}\n`);
+/**
+ * A message on stderr. Its own line breaks are kept (a fix line, a list of candidates); each line is made
+ * printable, and whoever quotes a corpus value in a message makes that value printable (one line) first.
+ */
+export const warn = (text: string) => process.stderr.write(`papersift: ${text.split("\n").map(printable).join("\n")}\n`);
 
 export function integer(name: string, min: number) {
   return (value: string) => {
@@ -68,7 +71,7 @@ export function reportCorpus(summary: IngestSummary): void {
     ...summary.notices,
   ];
   const SHOWN = 20;
-  for (const line of lines.slice(0, SHOWN)) warn(line);
+  for (const line of lines.slice(0, SHOWN)) warn(printable(line));
   if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
   // Always last, whatever was cut above: why fewer papers loaded than the export has entries (issue 18 §3).
   for (const line of noAbstractLines(summary.files)) warn(line);
