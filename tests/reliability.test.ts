@@ -1,13 +1,16 @@
 // Issue 17: a third hostile user's defects (nothing lost, nothing stale, nothing false), each pinned at its
 // root with a few more inputs of its class. The stand-in embedder wherever meaning does not matter; real CLI
 // processes on real temp folders.
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCorpus } from "../src/corpus/index.ts";
 import { MAX_TITLE_WORDS } from "../src/corpus/txt.ts";
 import { ingest, openIndex } from "../src/index.ts";
+import { LOCK_FILE, processStart } from "../src/store/lock.ts";
 import { bundledPapers, FORBID_MODEL, ROOT, runCli, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
 
 const embedder = standInEmbedder();
@@ -252,6 +255,134 @@ describe("clusters: every fine cluster sits in a topic, and a corpus too small f
       }
     } finally {
       idx.close();
+    }
+  });
+});
+
+const oneLineError = (r: { stderr: string }) => {
+  expect(r.stderr).toMatch(/^papersift: [^\n]+\n\s+fix: [^\n]+\n$/);
+  expect(r.stderr).not.toMatch(/unexpected error|\n\s+at |SqliteError|ENOSPC|EISDIR/);
+};
+
+describe("an ingest.lock that is not a lock file (item 4)", () => {
+  it("a folder, a FIFO, a dangling symlink or a symlink to a folder: at once, one line naming what to remove", () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 1));
+    const kinds: [string, (file: string) => void][] = [
+      ["a folder", (file) => mkdirSync(file)],
+      ["a FIFO", (file) => execFileSync("mkfifo", [file])],
+      ["a symlink", (file) => symlinkSync("/nonexistent/papersift-lock", file)],
+      ["a symlink", (file) => symlinkSync(tempDir(), file)],
+    ];
+    for (const [kind, make] of kinds) {
+      const index = tempDir();
+      const lock = path.join(index, LOCK_FILE);
+      make(lock);
+      const r = runCli(["ingest", "--corpus", corpus, "--index", index, "--wait", "2"], { nodeArgs: FORBID_MODEL, timeoutMs: 30_000 });
+      expect(r.status, `${kind}: ${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain(`${lock} is ${kind}, not a lock file`);
+      expect(r.stderr).toContain(`fix: remove ${lock}`);
+      oneLineError(r);
+    }
+  });
+
+  it("a live holder: the wait ends at --wait with one line naming the lock file to remove if its process is gone", () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 1));
+    const index = tempDir();
+    writeFileSync(path.join(index, LOCK_FILE), JSON.stringify({ pid: process.pid, start: processStart("self"), host: hostname(), tool: "papersift" }));
+    const r = runCli(["ingest", "--corpus", corpus, "--index", index, "--wait", "1"], { nodeArgs: FORBID_MODEL, timeoutMs: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^papersift: waiting for another ingest .* up to 1 s\n/);
+    expect(r.stderr).toContain(`remove ${path.join(index, LOCK_FILE)} if`);
+    oneLineError({ stderr: r.stderr.slice(r.stderr.indexOf("\n") + 1) });
+  });
+});
+
+describe("messages that were raw errors become one line with the fix (item 16)", () => {
+  let index: string;
+  let corpus: string;
+  beforeAll(async () => {
+    corpus = tempDir();
+    jsonl(path.join(corpus, "p.jsonl"), bundledPapers().slice(0, 12), "p");
+    index = tempDir();
+    await ingest({ corpus, index }, { embedder });
+  });
+  const copy = () => {
+    const to = tempDir();
+    cpSync(index, to, { recursive: true });
+    return to;
+  };
+  const setMeta = (dir: string, where: string, value: string) => {
+    const db = new Database(path.join(dir, "papersift.db"));
+    db.prepare(`UPDATE meta SET value = ? WHERE ${where}`).run(value);
+    db.close();
+  };
+
+  it("a damaged hnsw-<generation> or topics row is a stale cache: rebuilt, same answers", () => {
+    const expected = runCli(["related", "p0", "--json", "--index", index], { nodeArgs: FORBID_MODEL });
+    expect(expected.status).toBe(0);
+    runCli(["clusters", "--index", index], { nodeArgs: FORBID_MODEL });
+    for (const where of ["key LIKE 'hnsw-%'", "key LIKE 'topics:%'"]) {
+      const dir = copy();
+      setMeta(dir, where, "{Expected property name");
+      for (const args of [["related", "p0", "--json"], ["clusters", "--json"]]) {
+        const r = runCli([...args, "--index", dir], { nodeArgs: FORBID_MODEL });
+        expect(r.status, `${where}: ${r.stderr}`).toBe(0);
+        if (args[0] === "related") expect(r.stdout).toBe(expected.stdout);
+      }
+    }
+  });
+
+  it("a damaged state row: one line saying the index is damaged and to rebuild; the rebuild works", async () => {
+    const dir = copy();
+    setMeta(dir, "key = 'state'", "{Expected property name");
+    const r = runCli(["stats", "--index", dir], { nodeArgs: FORBID_MODEL });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/state row .*\n\s+fix: run `papersift ingest --rebuild`/);
+    oneLineError(r);
+    expect((await ingest({ corpus, index: dir, rebuild: true }, { embedder })).papers).toBe(12);
+    expect(storedIds(dir)).toEqual(storedIds(index));
+  });
+
+  it("option values: an empty --category, a huge -k, a zero --resolution", () => {
+    const cases: [string[], string][] = [
+      [["search", "x", "--mode", "lexical", "--category="], "--category must not be empty"],
+      [["search", "x", "--mode", "lexical", "--category", "cs.CL", "--category", " "], "--category must not be empty"],
+      [["search", "x", "--mode", "lexical", "-k", "100000000000000000000"], "-k is too large (at most 1000000)"],
+      [["related", "p0", "-k", "99999999999999999999"], "-k is too large (at most 1000000)"],
+      [["clusters", "--resolution", "0"], "--resolution must be above 0"],
+      [["clusters", "--resolution", "-2"], "--resolution must be above 0"],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli([...args, "--index", index], { nodeArgs: FORBID_MODEL });
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain(`papersift: ${message}\n`);
+      oneLineError(r);
+    }
+  });
+
+  // A full disk, for real: a 64 KB tmpfs in a private mount namespace (unshare, as any user where user
+  // namespaces are allowed). Filled to the brim, the lock cannot be written; nearly so, the store cannot.
+  const canMount = spawnSync("unshare", ["--user", "--map-root-user", "--mount", "true"]).status === 0;
+  it.skipIf(!canMount)("a full disk (a 64 KB tmpfs; needs unshare): one line saying so, and no lock left behind", () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 3));
+    const mount = tempDir();
+    for (const fillKb of [64, 60, 40]) {
+      const script = [
+        `mount -t tmpfs -o size=64k tmpfs "${mount}"`,
+        `dd if=/dev/zero of="${mount}/fill" bs=1k count=${fillKb} 2>/dev/null`,
+        `"${process.execPath}" ${FORBID_MODEL.join(" ")} "${path.join(ROOT, "bin", "papersift.js")}" ingest --corpus "${corpus}" --index "${mount}/idx"`,
+        `echo "rc=$?" >&2`,
+        `ls -a "${mount}/idx" >&2`,
+      ].join("; ");
+      const r = spawnSync("unshare", ["--user", "--map-root-user", "--mount", "sh", "-c", script], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 });
+      const [message, after] = r.stderr.split(/\nrc=/);
+      expect(after, `${fillKb} KB: ${r.stderr}`).toMatch(/^1\n/);
+      expect(message).toMatch(new RegExp(`^papersift: the disk holding ${mount}/idx is full\\b[^\\n]*\\n\\s+fix: free some space`));
+      expect(message).not.toMatch(/unexpected error|\n\s+at /);
+      expect(after).not.toContain(LOCK_FILE);
     }
   });
 });

@@ -5,7 +5,7 @@ import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
 import { noAbstractLines } from "../ingest.ts";
 import { PapersiftError } from "../errors.ts";
-import { isCorruption } from "../store/store.ts";
+import { isCorruption } from "../store/folder.ts";
 import { printable, renderIngest } from "../render.ts";
 
 export const out = (text: string) => process.stdout.write(text);
