@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
+import { chunkText } from "../src/chunk.ts";
 import { readCorpus } from "../src/corpus/index.ts";
 import { MAX_TITLE_WORDS } from "../src/corpus/txt.ts";
 import { ingest, openIndex } from "../src/index.ts";
@@ -384,5 +385,72 @@ describe("messages that were raw errors become one line with the fix (item 16)",
       expect(message).not.toMatch(/unexpected error|\n\s+at /);
       expect(after).not.toContain(LOCK_FILE);
     }
+  });
+});
+
+describe("BM25 after removals, edits and --rebuild equals a fresh index of the same corpus (item 6)", () => {
+  // Two papers that share the query's words, and filler that does not: removing filler changes the row
+  // count and the average length that BM25 weighs terms and lengths by.
+  const A = { id: "A", title: "Apple orchards", abstract: "Apple and banana growers compare apple yields across seasons and regions of the valley." };
+  const B = { id: "B", title: "Banana exports", abstract: "Banana banana banana prices, with an apple aside." };
+  const filler = (i: number, words: number) => ({ id: `f${i}`, title: `Filler paper ${i}`, abstract: `${"Unrelated words about rivers and mountains ".repeat(words).trim()} number ${i}.` });
+  const write = (corpus: string, papers: { id: string; title: string; abstract: string }[]) =>
+    writeFileSync(path.join(corpus, "p.jsonl"), papers.map((p) => JSON.stringify(p)).join("\n") + "\n");
+  const ranking = async (index: string, query: string) => {
+    const idx = await openIndex(index, { embedder });
+    try {
+      // Papers with equal scores may come in either order: by id, then.
+      const results = (await idx.search(query, { mode: "lexical", k: 100 })).results;
+      return results.map((r) => [r.id, r.score] as const).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    } finally {
+      idx.close();
+    }
+  };
+  const fresh = async (papers: { id: string; title: string; abstract: string }[], chunking?: { windowTokens: number; overlapTokens: number }) => {
+    const corpus = tempDir();
+    write(corpus, papers);
+    const index = tempDir();
+    await ingest({ corpus, index, chunking }, { embedder });
+    return index;
+  };
+  const QUERIES = ["apple banana", "banana", "apple orchards seasons", "rivers mountains", "number 3"];
+
+  it("after every kind of change the scores are a fresh index's, to the last digit", async () => {
+    const corpus = tempDir();
+    const v1 = [A, B, ...Array.from({ length: 8 }, (_, i) => filler(i, 1 + (i % 4) * 6))];
+    write(corpus, v1);
+    const index = tempDir();
+    await ingest({ corpus, index }, { embedder });
+    const edited = [{ ...A, abstract: `${A.abstract} Apple again.` }, { ...B, title: "Banana exports and imports" }];
+    const narrow = { windowTokens: 32, overlapTokens: 0 };
+    const steps: [string, typeof v1, { rebuild?: boolean; chunking?: typeof narrow }][] = [
+      ["4 filler papers removed", [A, B, ...v1.slice(6)], {}],
+      ["an abstract edited, a title edited", [...edited, ...v1.slice(6)], {}],
+      ["a paper added back, one moved to another line", [...edited, v1[7]!, v1[6]!, v1[5]!], {}],
+      ["--rebuild", [...edited, ...v1.slice(5)], { rebuild: true }],
+      ["--rebuild again", [...edited, ...v1.slice(5)], { rebuild: true }],
+      ["every paper re-chunked to another window", [...edited, ...v1.slice(5)], { chunking: narrow }],
+    ];
+    for (const [what, papers, options] of steps) {
+      write(corpus, papers);
+      await ingest({ corpus, index, ...options }, { embedder });
+      const expected = await fresh(papers, options.chunking);
+      for (const query of QUERIES) expect(await ranking(index, query), `${what}: ${query}`).toEqual(await ranking(expected, query));
+    }
+  });
+
+  it("an index whose statistics drifted under the old schema is put right when it is opened", async () => {
+    const papers = [A, B, ...Array.from({ length: 8 }, (_, i) => filler(i, 2 + i))];
+    const index = await fresh(papers);
+    // Back to the table of the schema before the fix (3), with the drift it caused: rows deleted, statistics kept.
+    const db = new Database(path.join(index, "papersift.db"));
+    const texts = db.prepare("SELECT c.rowid, p.title, c.title_chars, p.abstract, c.start, c.end FROM chunks c JOIN papers p ON p.rowid = c.paper").all() as { rowid: number; title: string; title_chars: number; abstract: string; start: number; end: number }[];
+    db.exec("DROP TABLE chunks_fts; CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2');");
+    const insert = db.prepare("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
+    for (const t of texts) insert.run(t.rowid, chunkText(t.title, t.title_chars, t.abstract, t.start, t.end));
+    for (const t of texts) insert.run(100_000 + t.rowid, "drift drift drift");
+    db.exec("DELETE FROM chunks_fts WHERE rowid >= 100000; PRAGMA user_version = 3;");
+    db.close();
+    for (const query of QUERIES) expect(await ranking(index, query), query).toEqual(await ranking(await fresh(papers), query));
   });
 });
