@@ -11,6 +11,8 @@ import { chunkText } from "../src/chunk.ts";
 import { readCorpus } from "../src/corpus/index.ts";
 import { MAX_TITLE_WORDS } from "../src/corpus/txt.ts";
 import { ingest, openIndex } from "../src/index.ts";
+import { DEFAULT_MODEL_DIR, vendoredModels } from "../src/model.ts";
+import { defaultResolution, RESOLUTION_RISE } from "../src/query/clusters.ts";
 import { LOCK_FILE, processStart } from "../src/store/lock.ts";
 import { bundledPapers, FORBID_MODEL, ROOT, runCli, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
 
@@ -452,5 +454,34 @@ describe("BM25 after removals, edits and --rebuild equals a fresh index of the s
     db.exec("DELETE FROM chunks_fts WHERE rowid >= 100000; PRAGMA user_version = 3;");
     db.close();
     for (const query of QUERIES) expect(await ranking(index, query), query).toEqual(await ranking(await fresh(papers), query));
+  });
+});
+
+describe("help and docs state the defaults the code uses (item 17)", () => {
+  const helps = new Map<string, string>();
+  const help = (command: string) => {
+    if (!helps.has(command)) helps.set(command, runCli([command, "--help"], { nodeArgs: FORBID_MODEL }).stdout.replace(/\s+/g, " "));
+    return helps.get(command)!;
+  };
+  const cliMd = readFileSync(path.join(ROOT, "docs", "cli.md"), "utf8").replace(/\s+/g, " ");
+  const defaultModel = vendoredModels().find((m) => m.dir === DEFAULT_MODEL_DIR)!;
+  const name = (m: { dir: string }) => path.basename(m.dir);
+
+  it("--model names the default model; search gives each model's word-match weight; clusters each threshold and the resolution rule", () => {
+    const claims: [string, string][] = [
+      ...["ingest", "search", "serve", "mcp"].map((c): [string, string] => [c, `default: ${name(defaultModel)}`]),
+      ...vendoredModels().map((m): [string, string] => ["search", `${m.manifest.lexicalWeight} for ${name(m)}`]),
+      ...vendoredModels().map((m): [string, string] => ["clusters", `${m.manifest.clusterThreshold} for ${name(m)}`]),
+      ["clusters", `${defaultResolution(10)} up to ${RESOLUTION_RISE.from.toLocaleString("en")} papers, rising to ${defaultResolution(1e9)} at ${RESOLUTION_RISE.to.toLocaleString("en")}`],
+    ];
+    for (const [command, claim] of claims) {
+      expect(help(command), `${command} --help`).toContain(claim);
+      expect(cliMd, `docs/cli.md (npm run readme), ${command}`).toContain(claim);
+    }
+    for (const command of ["ingest", "search", "serve", "mcp"]) {
+      for (const m of vendoredModels().filter((v) => v !== defaultModel)) expect(help(command)).not.toContain(`default: the bundled ${name(m)}`);
+    }
+    expect(help("search")).not.toMatch(/adds up to 0\.2\b/);
+    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(`${name(defaultModel)} (the default`);
   });
 });

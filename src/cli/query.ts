@@ -4,7 +4,8 @@ import { parseOptions } from "../config.ts";
 import { PapersiftError } from "../errors.ts";
 import { DEFAULT_MODE, openIndex, SearchOptions } from "../index.ts";
 import { printable, renderClusters, renderHits, renderSearch, renderStats, renderTopic, renderTopics } from "../render.ts";
-import { corpusOption, decimal, filterOf, filterOptions, indexOption, integer, json, jsonOption, kOption, modelOption, open, out, warn } from "./shared.ts";
+import { defaultResolution, RESOLUTION_RISE } from "../query/clusters.ts";
+import { corpusOption, decimal, filterOf, filterOptions, indexOption, integer, json, jsonOption, kOption, modelOption, open, out, perModel, warn } from "./shared.ts";
 
 /** Standard input as lines: split at "\n" (a "\r" before it is dropped); a lone "\r" is no line end. */
 async function* stdinLines(): AsyncGenerator<string> {
@@ -17,6 +18,12 @@ async function* stdinLines(): AsyncGenerator<string> {
   }
   if (rest) yield rest.replace(/\r$/, "");
 }
+
+/** "1 up to 1,000 papers, rising to 3 at 10,000", from the rule itself. */
+const resolutionRule = () => {
+  const { from, to } = RESOLUTION_RISE;
+  return `${defaultResolution(from)} up to ${from.toLocaleString("en")} papers, rising to ${defaultResolution(to)} at ${to.toLocaleString("en")}`;
+};
 
 export function registerQueries(program: Command): void {
 filterOptions(program.command("search"))
@@ -33,7 +40,7 @@ filterOptions(program.command("search"))
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    "\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; hybrid adds up to 0.2 for matching words; lexical ranks by BM25.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says \"no strong match in this corpus\".\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
+    `\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; lexical ranks by BM25; hybrid adds to the similarity the model's\nword-match weight × the paper's BM25 ÷ the question's best BM25.\nWord-match weights: ${perModel("lexicalWeight")}.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says "no strong match in this corpus".\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search "reward models that are robust to noisy preferences"\n  papersift search "diffusion fine-tuning" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json`,
   )
   .action(async (question: string | undefined, flags) => {
     const options = { k: flags.k, mode: flags.mode, minScore: flags.minScore, explain: flags.explain, ...filterOf(flags) };
@@ -92,8 +99,8 @@ filterOptions(program.command("clusters"))
   .description("group the corpus into topics, and topics into clusters of highly similar papers")
   .addOption(new Option("--level <level>", "topics (coarse, with their top papers) or fine (every cluster, every paper)").choices(["topics", "fine"]).default("topics"))
   .addOption(new Option("--topic <id>", "one topic: its clusters and all its papers").argParser(integer("--topic", 1)))
-  .addOption(new Option("--threshold <t>", "fine clusters: minimum mean cosine similarity between their papers (default: the model's, 0.83 for bge-small, 0.6 for MiniLM)").argParser(decimal("--threshold")))
-  .addOption(new Option("--resolution <r>", "topics: higher gives more, smaller topics (default: 1 up to 1,000 papers, rising to 3 at 10,000)").argParser(decimal("--resolution")))
+  .addOption(new Option("--threshold <t>", `fine clusters: minimum mean cosine similarity between their papers (default: the index's model's, ${perModel("clusterThreshold")})`).argParser(decimal("--threshold")))
+  .addOption(new Option("--resolution <r>", `topics: higher gives more, smaller topics (default: ${resolutionRule()})`).argParser(decimal("--resolution")))
   .addOption(new Option("--min-size <m>", "smallest group reported as a cluster").argParser(integer("--min-size", 2)).default(2))
   .addOption(indexOption())
   .addOption(jsonOption())

@@ -82,7 +82,12 @@ export interface Clustering {
  * paper (3 leaves half of them in groups under the 5-paper floor); on the 14,318 arXiv papers 3 gives 41
  * topics whose ids survive 1 % churn (1 gives 15 that do not).
  */
-export const defaultResolution = (papers: number) => Math.round(Math.min(3, Math.max(1, 1 + 2 * Math.log10(papers / 1000))) * 100) / 100;
+export const RESOLUTION_RISE = { from: 1_000, to: 10_000, low: 1, high: 3 };
+export const defaultResolution = (papers: number) => {
+  const { from, to, low, high } = RESOLUTION_RISE;
+  const rising = low + ((high - low) * Math.log10(papers / from)) / Math.log10(to / from);
+  return Math.round(Math.min(high, Math.max(low, rising)) * 100) / 100;
+};
 
 /** Mean cosine similarity between every member of one group and every member of the other. */
 const linkage = (a: Group, b: Group) => dotSums(a.sum, b.sum) / (a.members.length * b.members.length);
