@@ -289,6 +289,21 @@ describe("an ingest.lock that is not a lock file (item 4)", () => {
     }
   });
 
+  it("a reader is not held up by one: a FIFO at ingest.lock while its HNSW file lacks committed chunks", async () => {
+    const corpus = tempDir();
+    jsonl(path.join(corpus, "p.jsonl"), bundledPapers().slice(0, 4), "p");
+    const index = tempDir();
+    await ingest({ corpus, index }, { embedder });
+    // A chunk the HNSW file lacks, as a killed batched ingest leaves: the reader asks whether an ingest runs.
+    const db = new Database(path.join(index, "papersift.db"));
+    db.exec("INSERT INTO chunks (paper, ord, title_chars, start, end, tokens, vector) SELECT paper, ord + 1, title_chars, start, end, tokens, vector FROM chunks WHERE rowid = 1");
+    db.close();
+    execFileSync("mkfifo", [path.join(index, LOCK_FILE)]);
+    const r = runCli(["related", "p0", "--json", "--index", index], { nodeArgs: FORBID_MODEL, timeoutMs: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results).toHaveLength(3);
+  });
+
   it("a live holder: the wait ends at --wait with one line naming the lock file to remove if its process is gone", () => {
     const corpus = tempDir();
     writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 1));
