@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SkipNotesReporter from "./tests/skip-notes-reporter.ts";
 
 export default defineConfig({
   test: {
@@ -7,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: onnxruntime already uses both, so more parallel test files only fight over them.
     maxWorkers: 2,
+    // The usual summary, then the tests that skipped themselves on this machine and why.
+    reporters: ["default", new SkipNotesReporter()],
   },
 });

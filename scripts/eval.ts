@@ -3,7 +3,7 @@
 //    title as the question, its own abstract as the answer; (2) tests/fixtures/questions.json, split into
 //    questions that use the abstracts' key terms and paraphrases that avoid them. hit@1, hit@5, MRR@10.
 //  - `--set DIR` (repeatable): a judged set in BEIR layout (corpus.jsonl, queries.jsonl {"id","text"},
-//    qrels.tsv query-id/doc-id/relevance, no header), e.g. ../shared/bench/scifact. nDCG@10 (binary gains),
+//    qrels.tsv query-id/doc-id/relevance, no header), e.g. BEIR's SciFact. nDCG@10 (binary gains),
 //    Recall@100, MRR@10, ingest chunks/s and warm query p50 per mode.
 //  - `--tune`: on each judged set, the hybrid weight grid, reciprocal-rank fusion, and (with two models) an
 //    ensemble of both models' dense rankings.

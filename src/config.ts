@@ -55,7 +55,8 @@ const EXPECTED = { number: "a number", int: "a whole number", boolean: "true or 
 
 /** One zod issue in the user's words: "--window is too large (at most 512)", "-k is missing". */
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  const key = String(issue.path[issue.path.length - 1] ?? "");
+  // The option, not the position of a repeated option's value (["category", 0] is --category).
+  const key = String([...issue.path].reverse().find((part) => typeof part === "string") ?? "");
   const name = OPTION_NAMES[key] ?? (key || "option");
   let given: unknown = input;
   for (const part of issue.path) given = (given as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey];
@@ -63,9 +64,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case "invalid_type":
       return given === undefined ? `${name} is missing` : `${name} must be ${(EXPECTED as Record<string, string>)[issue.expected] ?? `a ${issue.expected}`}`;
     case "too_big":
-      return `${name} is too large (at most ${String(issue.maximum)})`;
+      return issue.inclusive === false ? `${name} must be below ${String(issue.maximum)}` : `${name} is too large (at most ${String(issue.maximum)})`;
     case "too_small":
-      return typeof given === "string" ? `${name} must not be empty` : `${name} is too small (at least ${String(issue.minimum)})`;
+      if (typeof given === "string") return `${name} must not be empty`;
+      return issue.inclusive === false ? `${name} must be above ${String(issue.minimum)}` : `${name} is too small (at least ${String(issue.minimum)})`;
     case "invalid_value":
       return `${name} must be one of ${issue.values.map(String).join(", ")}`;
     case "invalid_format":
@@ -73,14 +75,27 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case "unrecognized_keys":
       return `unknown option ${issue.keys.join(", ")}`;
     default:
+      if (/^must /.test(issue.message)) return `${name} ${issue.message}`;
       return issue.message.includes(" ") && !/^(Invalid|Expected)/.test(issue.message) ? issue.message : `${name} is not valid`;
   }
+}
+
+/**
+ * The issue to tell the user: the first one, or where one value breaks several limits, the tightest (a
+ * huge -k breaks both the safe-integer range and the option's own maximum: name the option's).
+ */
+function firstIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
+  const first = issues[0]!;
+  const same = issues.filter((i) => i.code === first.code && i.path.join(".") === first.path.join("."));
+  if (first.code === "too_big") return same.reduce((a, b) => (Number((b as typeof first).maximum) < Number((a as typeof first).maximum) ? b : a));
+  if (first.code === "too_small") return same.reduce((a, b) => (Number((b as typeof first).minimum) > Number((a as typeof first).minimum) ? b : a));
+  return first;
 }
 
 /** Validate user options; a mistake becomes BAD_OPTION (exit 2) naming the option, never a stack trace. */
 export function parseOptions<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new PapersiftError("BAD_OPTION", describeIssue(parsed.error.issues[0]!, value ?? {}));
+  if (!parsed.success) throw new PapersiftError("BAD_OPTION", describeIssue(firstIssue(parsed.error.issues), value ?? {}));
   return parsed.data;
 }
 

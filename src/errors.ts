@@ -22,6 +22,8 @@ const catalogue = {
   INDEX_NOT_EMPTY: { kind: "input", hint: "run `papersift ingest --corpus <folder> --index <folder>` with the corpus it was built from" },
   INDEX_CORRUPT: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it from the corpus" },
   INDEX_INCOMPATIBLE: { kind: "failure", hint: "run `papersift ingest --rebuild` to rebuild it with this version" },
+  DISK_FULL: { kind: "failure", hint: "free some space on that disk, or pass --index a folder on another disk; then run the command again" },
+  INDEX_IO: { kind: "failure", hint: "check the disk holding the index (is it unplugged or failing?), then run the command again" },
   INDEX_LOCKED: { kind: "failure", hint: "wait for the other ingest to finish, or remove the lock file if that process is gone" },
   UNKNOWN_PAPER: { kind: "input", hint: "pass an exact id, a DOI, an exact title, or an unambiguous part of a title" },
   UNKNOWN_TOPIC: { kind: "input", hint: "run `papersift clusters` to list the topics and their ids" },

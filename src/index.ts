@@ -30,6 +30,7 @@ import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
 import { papersPerFile } from "./store/lookups.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
 import { Store, type StoreState } from "./store/store.ts";
+import { isBlank } from "./text.ts";
 
 export { ingest, type IngestSummary, type IngestProgress } from "./ingest.ts";
 export { readLibraryFile, type Bibliographic, type FileReport } from "./corpus/index.ts";
@@ -330,8 +331,9 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
   const index: PapersiftIndex = {
     async search(question, input) {
       const options = parseOptions(SearchOptions, input);
-      const query = question.replace(/\0/g, " ").trim();
-      if (!query) throw new PapersiftError("EMPTY_QUESTION", "the question is empty");
+      // Controls (NUL, a lone CR) are word breaks; a question of invisible characters only is empty.
+      const query = question.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+      if (isBlank(query)) throw new PapersiftError("EMPTY_QUESTION", "the question is empty");
       const notices: string[] = [];
       let vector: Float32Array | null = null;
       if (options.mode !== "lexical") {

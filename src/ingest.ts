@@ -14,9 +14,10 @@ import { identify, readIdentities } from "./ingest/scan.ts";
 import type { RemoteEmbedder } from "./embed/remote.ts";
 import { resolveModel, vendoredModelDir, type ModelInfo } from "./model.ts";
 import { removeStaleHnswFiles } from "./store/hnsw.ts";
+import { DB_FILE, diskError, isCorruption, prepareIndexDir } from "./store/folder.ts";
 import { acquireLock } from "./store/lock.ts";
 import { moveAside, salvageVectors } from "./store/salvage.ts";
-import { DB_FILE, isCorruption, prepareIndexDir, Store, type StoreState } from "./store/store.ts";
+import { Store, type StoreState } from "./store/store.ts";
 import { knownIds } from "./store/lookups.ts";
 import { putVectors } from "./store/write.ts";
 
@@ -124,8 +125,8 @@ export async function ingest(input: IngestOptions = {}, hooks: IngestHooks = {})
   try {
     return await sync(input, hooks);
   } catch (error) {
-    if (!isCorruption(error)) throw error;
     const index = (input as { index?: string }).index ?? DEFAULT_INDEX_DIR;
+    if (!isCorruption(error)) throw diskError(error, index) ?? error;
     throw new PapersiftError("INDEX_CORRUPT", `the index at ${index} is damaged (${(error as Error).message})`, { cause: error });
   }
 }

@@ -2,14 +2,9 @@
 import type { IngestSummary } from "./ingest.ts";
 import type { Cluster, Clustering, DigestResult, Hit, Recommendation, RecommendResult, SearchResult, Stats } from "./index.ts";
 import { terms } from "./query/terms.ts";
+import { printable } from "./text.ts";
 
-/**
- * Corpus text as it may be shown on a terminal: control characters (escape sequences that could clear the
- * screen or retitle the window) and bidirectional overrides removed. Newlines stay.
- */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "");
-}
+export { printable } from "./text.ts";
 
 const useColor = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const bold = (s: string) => (useColor() ? `\x1b[1m${s}\x1b[22m` : s);
@@ -30,7 +25,7 @@ function renderExplain(hit: Hit): string[] {
   if (e.dense) lines.push(`dense    similarity ${e.dense.similarity.toFixed(3)} = mean of best chunk ${e.dense.bestChunk.toFixed(3)} and whole paper ${e.dense.paper.toFixed(3)}`);
   else lines.push("dense    –");
   if (e.lexical) {
-    lines.push(`lexical  BM25 ${e.lexical.bm25.toFixed(2)} (${e.lexical.normalised.toFixed(2)} of the best) in chunk ${e.lexical.chunk}; matched: ${e.lexical.matched.join(", ") || "–"}`);
+    lines.push(`lexical  BM25 ${e.lexical.bm25.toFixed(2)} (${e.lexical.normalised.toFixed(2)} of the best) in chunk ${e.lexical.chunk}; matched: ${printable(e.lexical.matched.join(", ")) || "–"}`);
   } else lines.push("lexical  no question term in this paper");
   if (e.weight !== null) lines.push(`score    ${e.score.toFixed(3)} = ${e.dense?.similarity.toFixed(3) ?? "0"} + ${e.weight} × ${(e.lexical?.normalised ?? 0).toFixed(2)}`);
   else lines.push(`score    ${e.score.toFixed(3)}`);
@@ -76,7 +71,7 @@ export const NO_STRONG_MATCH = "no strong match in this corpus — closest paper
 export function renderIngest(s: IngestSummary): string {
   if (s.dryRun) {
     const list = (label: string, ids: string[]) =>
-      ids.length ? `${label} (${ids.length}):\n${ids.map((id) => `  ${id}`).join("\n")}\n` : "";
+      ids.length ? `${label} (${ids.length}):\n${ids.map((id) => `  ${printable(id)}`).join("\n")}\n` : "";
     const body = list("new", s.plan.added) + list("changed", s.plan.changed) + list("moved or metadata changed", s.plan.moved) + list("removed", s.plan.removed);
     return `dry run: nothing written. ${s.unchanged} unchanged.\n${body || "nothing to do\n"}`;
   }
@@ -85,6 +80,8 @@ export function renderIngest(s: IngestSummary): string {
     `${s.embedded} chunks embedded, ${s.reused} reused, in ${s.seconds.toFixed(1)} s\n`
   );
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 const paperLine = (p: { id: string; title: string }) => `  ${printable(p.title)} ${dim(`[${printable(p.id)}]`)}`;
 
@@ -99,13 +96,17 @@ export function renderClusters(c: Clustering): string {
   const rest = c.unclustered.length
     ? `${bold(`Unclustered (${c.unclustered.length})`)}\n${c.unclustered.map(paperLine).join("\n")}`
     : "";
-  return [`${c.clusters.length} clusters at similarity ≥ ${c.threshold}`, ...c.clusters.map(clusterBlock), rest].filter(Boolean).join("\n\n") + "\n";
+  return [`${plural(c.clusters.length, "cluster")} at similarity ≥ ${c.threshold}`, ...c.clusters.map(clusterBlock), rest].filter(Boolean).join("\n\n") + "\n";
 }
 
 /** The coarse level: each topic with its size, label, fine clusters and most central papers. */
 export function renderTopics(c: Clustering, shown = 5): string {
+  if (!c.topics.length) return c.notices.map(printable).join("\n") + "\n";
   const papers = c.topics.reduce((n, t) => n + t.size, 0);
-  const head = `${c.topics.length} topics (resolution ${c.resolution}) hold ${papers} papers, ${(c.coverage * 100).toFixed(1)}% of the corpus; ${c.clusters.length} clusters at ≥ ${c.threshold} inside them (--topic <id> or --level fine to see them)`;
+  const one = c.topics.length === 1;
+  const head =
+    `${plural(c.topics.length, "topic")} (resolution ${c.resolution}) ${one ? "holds" : "hold"} ${plural(papers, "paper")}, ${(c.coverage * 100).toFixed(1)}% of the corpus; ` +
+    `${plural(c.clusters.length, "cluster")} at ≥ ${c.threshold} inside ${one ? "it" : "them"} (--topic <id> or --level fine to see them)`;
   const blocks = c.topics.map((t) =>
     [
       `${bold(`Topic ${t.id}`)}: ${printable(t.label)} ${dim(`(${t.size} papers, ${t.clusters.length} clusters, cohesion ${t.cohesion.toFixed(2)})`)}`,
@@ -140,7 +141,7 @@ function renderFiles(files: Stats["files"]): string[] {
   const formats = [...new Set(files.map((f) => f.format).filter(Boolean))].join(", ");
   const line = (f: Stats["files"][number]) => {
     const skipped = [f.noAbstract && `${f.noAbstract} without an abstract`, f.malformed && `${f.malformed} malformed`, f.skipped].filter(Boolean).join(", ");
-    return `  ${printable(f.file)} (${f.format ?? "not read"}): ${f.papers} papers${skipped ? `; skipped ${skipped}` : ""}`;
+    return `  ${printable(f.file)} (${f.format ?? "not read"}): ${f.papers} papers${skipped ? `; skipped ${printable(skipped)}` : ""}`;
   };
   return [
     `formats     ${formats || "–"}`,
@@ -153,18 +154,18 @@ function renderFiles(files: Stats["files"]): string[] {
 export function renderStats(s: Stats): string {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
   return [
-    `index       ${s.index}`,
+    `index       ${printable(s.index)}`,
     `papers      ${s.papers}`,
     `chunks      ${s.chunks} (window ${s.chunking.windowTokens} tokens, overlap ${s.chunking.overlapTokens})`,
-    `model       ${s.model.id} (${s.model.dims} dims)`,
-    `embedded by ${embeddedBy(s.embeddedBy)}`,
+    `model       ${printable(s.model.id)} (${s.model.dims} dims)`,
+    `embedded by ${printable(embeddedBy(s.embeddedBy))}`,
     `hnsw        M=${s.hnsw.M} efConstruction=${s.hnsw.efConstruction} efSearch=${s.hnsw.efSearch}`,
     `on disk     ${mb(s.bytes.total)} (SQLite ${mb(s.bytes.db)}, HNSW ${mb(s.bytes.hnsw)})`,
-    `last ingest ${s.lastIngest} (generation ${s.generation})`,
-    ...(s.dates.papers ? [`dates       ${s.dates.from} … ${s.dates.to} (${s.dates.papers} papers dated)`] : []),
+    `last ingest ${printable(s.lastIngest)} (generation ${s.generation})`,
+    ...(s.dates.papers ? [`dates       ${printable(`${s.dates.from} … ${s.dates.to}`)} (${s.dates.papers} papers dated)`] : []),
     ...renderFiles(s.files),
     ...(s.categories.length
-      ? [`categories  ${s.categories.slice(0, 12).map((c) => `${c.category} ${c.papers}`).join(", ")}${s.categories.length > 12 ? `, … ${s.categories.length - 12} more (--json lists all)` : ""}`]
+      ? [`categories  ${s.categories.slice(0, 12).map((c) => `${printable(c.category)} ${c.papers}`).join(", ")}${s.categories.length > 12 ? `, … ${s.categories.length - 12} more (--json lists all)` : ""}`]
       : []),
   ].join("\n") + "\n";
 }

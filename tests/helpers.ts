@@ -52,14 +52,14 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  options: { input?: string; env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {},
+  options: { input?: string; env?: Record<string, string>; cwd?: string; nodeArgs?: string[]; timeoutMs?: number } = {},
 ): CliResult {
   const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, "bin", "papersift.js"), ...args], {
     cwd: options.cwd ?? ROOT,
     input: options.input ?? "",
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", ...options.env },
-    timeout: 120_000,
+    timeout: options.timeoutMs ?? 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

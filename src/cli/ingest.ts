@@ -5,7 +5,7 @@ import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS, defaultWorkers } from "../confi
 import { PapersiftError } from "../errors.ts";
 import { ingest } from "../index.ts";
 import { renderIngest } from "../render.ts";
-import { corpusOption, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn } from "./shared.ts";
+import { corpusOption, defaultModelId, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn } from "./shared.ts";
 
 interface IngestFlags {
   corpus: string;
@@ -95,7 +95,7 @@ program
   .addOption(new Option("--wait <seconds>", "how long to wait for another ingest writing the same index").argParser(integer("--wait", 0)).default(DEFAULT_LOCK_WAIT_MS / 1000))
   .addOption(modelOption())
   .addOption(new Option("--embedder <url>", "embed passages with an OpenAI-compatible /v1/embeddings endpoint (a GPU server, another papersift); key from env PAPERSIFT_EMBEDDER_KEY").env("PAPERSIFT_EMBEDDER"))
-  .addOption(new Option("--embedder-model <name>", "model name to ask the endpoint for (default: the vendored model's id, BAAI/bge-small-en-v1.5)"))
+  .addOption(new Option("--embedder-model <name>", `model name to ask the endpoint for (default: the vendored model's id, ${defaultModelId()})`))
   .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
   .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))
   .addOption(new Option("--workers <n>", "embedding sessions in worker threads, the cores split between them").argParser(integer("--workers", 1)).default(defaultWorkers(), "one per core, at most 4"))

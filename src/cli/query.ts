@@ -1,10 +1,29 @@
 // The read commands: search, related, clusters, stats.
-import { createInterface } from "node:readline";
 import { Option, type Command } from "commander";
+import { parseOptions } from "../config.ts";
 import { PapersiftError } from "../errors.ts";
-import { DEFAULT_MODE, openIndex } from "../index.ts";
+import { DEFAULT_MODE, openIndex, SearchOptions } from "../index.ts";
 import { printable, renderClusters, renderHits, renderSearch, renderStats, renderTopic, renderTopics } from "../render.ts";
-import { corpusOption, decimal, filterOf, filterOptions, indexOption, integer, json, jsonOption, kOption, modelOption, open, out, warn } from "./shared.ts";
+import { defaultResolution, RESOLUTION_RISE } from "../query/clusters.ts";
+import { corpusOption, decimal, filterOf, filterOptions, indexOption, integer, json, jsonOption, kOption, modelOption, open, out, perModel, warn } from "./shared.ts";
+
+/** Standard input as lines: split at "\n" (a "\r" before it is dropped); a lone "\r" is no line end. */
+async function* stdinLines(): AsyncGenerator<string> {
+  let rest = "";
+  process.stdin.setEncoding("utf8");
+  for await (const chunk of process.stdin as AsyncIterable<string>) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) yield line.replace(/\r$/, "");
+  }
+  if (rest) yield rest.replace(/\r$/, "");
+}
+
+/** "1 up to 1,000 papers, rising to 3 at 10,000", from the rule itself. */
+const resolutionRule = () => {
+  const { from, to } = RESOLUTION_RISE;
+  return `${defaultResolution(from)} up to ${from.toLocaleString("en")} papers, rising to ${defaultResolution(to)} at ${to.toLocaleString("en")}`;
+};
 
 export function registerQueries(program: Command): void {
 filterOptions(program.command("search"))
@@ -21,13 +40,17 @@ filterOptions(program.command("search"))
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    "\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; hybrid adds up to 0.2 for matching words; lexical ranks by BM25.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says \"no strong match in this corpus\".\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search \"reward models that are robust to noisy preferences\"\n  papersift search \"diffusion fine-tuning\" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json",
+    `\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; lexical ranks by BM25; hybrid adds to the similarity the model's\nword-match weight × the paper's BM25 ÷ the question's best BM25.\nWord-match weights: ${perModel("lexicalWeight")}.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says "no strong match in this corpus".\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search "reward models that are robust to noisy preferences"\n  papersift search "diffusion fine-tuning" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json`,
   )
   .action(async (question: string | undefined, flags) => {
+    const options = { k: flags.k, mode: flags.mode, minScore: flags.minScore, explain: flags.explain, ...filterOf(flags) };
+    // A wrong flag is wrong for every line: exit 2 before building an index or reading a line (issue 17).
+    parseOptions(SearchOptions, options);
+    if (flags.stdin && question !== undefined) throw new PapersiftError("BAD_OPTION", "give a question or --stdin, not both");
     const index = await open(flags);
     try {
       const ask = async (q: string) => {
-        const result = await index.search(q, { k: flags.k, mode: flags.mode, minScore: flags.minScore, explain: flags.explain, ...filterOf(flags) });
+        const result = await index.search(q, options);
         for (const n of result.notices) warn(n);
         if (flags.json) json({ query: result.query, mode: result.mode, noStrongMatch: result.noStrongMatch, results: result.results });
         else out(renderSearch(result));
@@ -35,11 +58,11 @@ filterOptions(program.command("search"))
       if (flags.stdin) {
         // One answer per input line, in order: a line that is not a question (blank, only NULs, a bad
         // request) gets an empty result with an error, and the batch goes on.
-        for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+        for await (const line of stdinLines()) {
           try {
             await ask(line);
           } catch (error) {
-            if (!(error instanceof PapersiftError && error.kind === "input")) throw error;
+            if (!(error instanceof PapersiftError && error.code === "EMPTY_QUESTION")) throw error;
             if (flags.json) json({ query: line, mode: flags.mode, results: [], error: { code: error.code, message: error.message } });
             else out(`papersift: ${printable(error.message)}\n`);
           }
@@ -76,8 +99,8 @@ filterOptions(program.command("clusters"))
   .description("group the corpus into topics, and topics into clusters of highly similar papers")
   .addOption(new Option("--level <level>", "topics (coarse, with their top papers) or fine (every cluster, every paper)").choices(["topics", "fine"]).default("topics"))
   .addOption(new Option("--topic <id>", "one topic: its clusters and all its papers").argParser(integer("--topic", 1)))
-  .addOption(new Option("--threshold <t>", "fine clusters: minimum mean cosine similarity between their papers (default: the model's, 0.83 for bge-small, 0.6 for MiniLM)").argParser(decimal("--threshold")))
-  .addOption(new Option("--resolution <r>", "topics: higher gives more, smaller topics (default: 1 up to 1,000 papers, rising to 3 at 10,000)").argParser(decimal("--resolution")))
+  .addOption(new Option("--threshold <t>", `fine clusters: minimum mean cosine similarity between their papers (default: the index's model's, ${perModel("clusterThreshold")})`).argParser(decimal("--threshold")))
+  .addOption(new Option("--resolution <r>", `topics: higher gives more, smaller topics (default: ${resolutionRule()})`).argParser(decimal("--resolution")))
   .addOption(new Option("--min-size <m>", "smallest group reported as a cluster").argParser(integer("--min-size", 2)).default(2))
   .addOption(indexOption())
   .addOption(jsonOption())

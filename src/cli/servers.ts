@@ -2,6 +2,7 @@
 import { Option, type Command } from "commander";
 import { PapersiftError } from "../errors.ts";
 import { openIndex } from "../index.ts";
+import { printable } from "../text.ts";
 import { tagsFileOf, tagsOption } from "./recommend.ts";
 import { corpusOption, indexOption, integer, modelOption, open, out, warn } from "./shared.ts";
 
@@ -45,7 +46,7 @@ program
     });
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : flags.port;
-    out(`papersift: serving ${flags.index} at http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${port}/ (Ctrl-C to stop)\n`);
+    out(`papersift: serving ${printable(flags.index)} at http://${flags.host.includes(":") ? `[${flags.host}]` : flags.host}:${port}/ (Ctrl-C to stop)\n`);
     await new Promise(() => {});
   });
 

@@ -1,17 +1,22 @@
 // What every command shares: output, flag parsers and option factories, progress, and opening an index
 // (built from the corpus on a fresh clone).
+import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
 import { noAbstractLines } from "../ingest.ts";
 import { PapersiftError } from "../errors.ts";
-import { isCorruption } from "../store/store.ts";
+import { DEFAULT_MODEL_DIR, vendoredModels } from "../model.ts";
+import { isCorruption } from "../store/folder.ts";
 import { printable, renderIngest } from "../render.ts";
 
 export const out = (text: string) => process.stdout.write(text);
 export const json = (value: unknown) => out(JSON.stringify(value) + "\n");
-// Messages can quote corpus text (titles in "matches 3 papers"): no control characters reach the terminal.
-export const warn = (text: string) => process.stderr.write(`papersift: ${printable(text)}\n`);
+/**
+ * A message on stderr. Its own line breaks are kept (a fix line, a list of candidates); each line is made
+ * printable, and whoever quotes a corpus value in a message makes that value printable (one line) first.
+ */
+export const warn = (text: string) => process.stderr.write(`papersift: ${text.split("\n").map(printable).join("\n")}\n`);
 
 export function integer(name: string, min: number) {
   return (value: string) => {
@@ -68,7 +73,7 @@ export function reportCorpus(summary: IngestSummary): void {
     ...summary.notices,
   ];
   const SHOWN = 20;
-  for (const line of lines.slice(0, SHOWN)) warn(line);
+  for (const line of lines.slice(0, SHOWN)) warn(printable(line));
   if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
   // Always last, whatever was cut above: why fewer papers loaded than the export has entries (issue 18 §3).
   for (const line of noAbstractLines(summary.files)) warn(line);
@@ -101,7 +106,19 @@ export async function open(flags: { index: string; corpus: string; model?: strin
 
 export const indexOption = () => new Option("--index <dir>", "index folder (env PAPERSIFT_INDEX)").default(DEFAULT_INDEX_DIR);
 export const corpusOption = () => new Option("--corpus <dir>", "corpus folder (env PAPERSIFT_CORPUS)").default(DEFAULT_CORPUS_DIR);
-export const modelOption = () => new Option("--model <dir-or-id>", "embedding model folder (default: the bundled all-MiniLM-L6-v2)");
+/**
+ * Help text quotes the code's defaults, never copies of them (issue 17: it called MiniLM the default long
+ * after bge-small became it): the default model, and a manifest setting per vendored model.
+ */
+export const defaultModelName = () => path.basename(DEFAULT_MODEL_DIR);
+export const defaultModelId = () => vendoredModels().find((m) => m.dir === DEFAULT_MODEL_DIR)?.manifest.id ?? defaultModelName();
+export const perModel = (key: "lexicalWeight" | "clusterThreshold") =>
+  vendoredModels().map((m) => `${m.manifest[key]} for ${path.basename(m.dir)}`).join(", ");
+export const modelOption = () =>
+  new Option(
+    "--model <name-or-dir>",
+    `embedding model: a vendored one by name (${vendoredModels().map((m) => path.basename(m.dir)).join(", ")}) or a folder in transformers.js layout (default: ${defaultModelName()}; an index keeps the model it was built with)`,
+  );
 export const jsonOption = () => new Option("--json", "print JSON for scripts").default(false);
 /** --category (repeatable), --since, --until, --author: the same filters on search, related and clusters. */
 export function filterOptions(command: Command): Command {

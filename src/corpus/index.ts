@@ -3,9 +3,10 @@
 // by line; the other formats are read whole, one file at a time. Ingest reads a corpus twice (identities
 // first, then the entries it has to write) through the same entry stream, so both passes see the same
 // entries and the same ids. Ids are assigned once every file is read (ids.ts).
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { PapersiftError } from "../errors.ts";
+import { isBlank, printable } from "../text.ts";
 import { declaredEncoding, readBibtex } from "./bibtex.ts";
 import { assignIds, identityOf } from "./ids.ts";
 import { readJson } from "./json.ts";
@@ -127,8 +128,15 @@ function listFiles(root: string, corpus: CorpusReport): string[] {
       let stat;
       try {
         stat = statSync(full);
-      } catch {
-        corpus.notices.push(`skipped ${relative(root, full)}: broken or looping symlink`);
+      } catch (error) {
+        // Gone since readdir: deleted, so its papers go. A link that cannot be followed (target moved,
+        // unmounted, unreachable, a loop) is a file that cannot be read: its papers stay (issue 17).
+        if (!isSymlink(full)) continue;
+        const shown = relative(root, full);
+        const code = (error as NodeJS.ErrnoException).code;
+        const why = code === "ENOENT" ? "its target is missing" : code === "ELOOP" ? "it loops" : reason(error);
+        corpus.problems.push({ file: shown, line: 0, message: `cannot follow this symlink (${why}); its papers in the index are kept` });
+        corpus.unreadable.push(shown);
         continue;
       }
       if (stat.isDirectory()) walk(full);
@@ -137,6 +145,14 @@ function listFiles(root: string, corpus: CorpusReport): string[] {
   };
   walk(root);
   return files;
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Bytes to text, for the whole-file formats; null for a binary file (mostlyNul). */
@@ -153,9 +169,12 @@ function decode(bytes: Buffer, file: string, problems: CorpusProblem[]): string 
 const INVALID_UTF8 = "invalid UTF-8; the bad bytes were replaced with U+FFFD";
 const BINARY = "binary file (mostly NUL bytes: not UTF-8 text)";
 
-/** Is this corpus-relative file one of the unreadable files, or inside one of the unreadable folders? */
+/**
+ * Is this corpus-relative file one of the unreadable paths, or under one? A link that cannot be followed may
+ * have been a file or a folder, so a path covers itself and everything below it.
+ */
 export function isUnder(unreadable: string[], file: string): boolean {
-  return unreadable.some((u) => file === u || (u.endsWith("/") && file.startsWith(u)));
+  return unreadable.some((u) => file === u || file.startsWith(u.endsWith("/") ? u : `${u}/`));
 }
 
 /** The corpus folder's files that papersift reads, in path order (others are noted and skipped). */
@@ -254,6 +273,7 @@ export function* fileEntries(full: string, file: string, report: CorpusReport): 
     report.notices.push(`skipped ${file}: ${result.skipped}`);
   }
   for (const p of result.problems) problem(p);
+  report.notices.push(...(result.notices ?? []));
   for (const entry of result.entries) {
     const clean = take(entry);
     if (clean) yield clean;
@@ -270,14 +290,15 @@ function cleanEntry(entry: RawEntry, report: CorpusReport, problem: (p: CorpusPr
   }
   const title = fullTitle.slice(0, MAX_TITLE_CHARS);
   const abstract = fullAbstract.slice(0, MAX_ABSTRACT_CHARS);
-  if (!title) {
-    problem({ file, line, message: `${entry.id ? `${entry.id}: ` : ""}title is empty` });
+  if (isBlank(title)) {
+    problem({ file, line, message: `${entry.id ? `${entry.id}: ` : ""}title is empty${title ? " (only invisible characters)" : ""}` });
     return null;
   }
-  if (!abstract) {
+  if (isBlank(abstract)) {
     // A reference-manager export holds many records without one: say which, so the user can add it.
     const which = entry.id ? `${entry.id} "${title.slice(0, 80)}"` : `"${title.slice(0, 80)}"`;
-    problem({ file, line, message: entry.bib ? `${which} has no abstract; skipped` : "abstract is empty", kind: "no-abstract" });
+    const empty = `abstract is empty${abstract ? " (only invisible characters)" : ""}`;
+    problem({ file, line, message: entry.bib ? `${which} has no abstract; skipped` : empty, kind: "no-abstract" });
     return null;
   }
   if (/\0/.test(title + abstract)) {
@@ -296,7 +317,7 @@ export function failIfStrict(report: CorpusReport, options: ReadCorpusOptions): 
   const first = problems[0]!;
   throw new PapersiftError(
     "CORPUS_MALFORMED",
-    `${first.file}:${first.line}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`,
+    `${printable(first.file)}:${first.line}: ${printable(first.message)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`,
   );
 }
 

@@ -31,6 +31,8 @@ export type RawEntry = Omit<Paper, "id"> & {
 export interface ReadResult {
   entries: RawEntry[];
   problems: CorpusProblem[];
+  /** Worth telling but not wrong (what a reader skipped on purpose). */
+  notices?: string[];
 }
 
 /** A malformed entry: reported with its location and skipped (or fatal with --strict). */

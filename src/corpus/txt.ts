@@ -1,8 +1,18 @@
 // Plain-text corpus files, as the bundled abstracts file is laid out: a title line, a blank line, the
-// abstract paragraph, repeated. Page boilerplate ("Subscribe", dates, banners) may sit before the first
-// entry and is skipped. After the first entry the file must alternate title and abstract: a paragraph that
-// does not fit (an abstract with no title line, a title run into its abstract, a title with no abstract) is
-// reported with its line and skipped, never merged into a neighbour (issue 9).
+// abstract paragraph, repeated. The rules (the README states them word for word):
+// - paragraphs are separated by blank lines;
+// - a title is a paragraph of one line of at most 40 words;
+// - an abstract is a paragraph of several lines or of more than 40 words, or one line of two words or more
+//   that ends with a full stop (".", "…" or "。", maybe followed by a closing bracket or quote);
+// - an entry is a title followed by an abstract;
+// - paragraphs before the first entry are page boilerplate (banners, dates, "Subscribe"): skipped, with a
+//   notice of how many; one there that can only be an abstract is reported;
+// - after the first entry, a paragraph that is not part of an entry is reported with its line and skipped,
+//   never merged into a neighbour (issue 9);
+// - a file with paragraphs but no entry is reported, saying what an entry is.
+// An abstract of a single short line must end like a sentence so that a banner pair ("new" / "Get trending
+// papers in your inbox!") or a stray line before a title ("Code is available at …") is not taken for an
+// entry; no length threshold decides, so a short abstract is never taken for boilerplate (issue 17).
 import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
 
 interface Paragraph {
@@ -11,10 +21,12 @@ interface Paragraph {
   words: number;
 }
 
-/** The first entry needs an abstract of at least this many words, so a banner pair is not taken for one. */
-const MIN_FIRST_ABSTRACT_WORDS = 25;
 /** A title is one line of at most this many words; a longer line is an abstract. */
-const MAX_TITLE_WORDS = 40;
+export const MAX_TITLE_WORDS = 40;
+
+/** What an entry is, for the message of a file that has none. */
+const ENTRY_RULE =
+  `a title line, a blank line, then the abstract (several lines, more than ${MAX_TITLE_WORDS} words, or one sentence ending with a full stop)`;
 
 function paragraphs(text: string): Paragraph[] {
   const result: Paragraph[] = [];
@@ -37,28 +49,32 @@ function paragraphs(text: string): Paragraph[] {
 
 const isTitle = (p: Paragraph) => p.lines.length === 1 && p.words <= MAX_TITLE_WORDS;
 
-/** Reads as prose: long, wrapped over lines, or ending a sentence. A bare "Subscribe" does not. */
-const isAbstract = (p: Paragraph, title: Paragraph) =>
-  p.words >= MIN_FIRST_ABSTRACT_WORDS || p.lines.length > 1 || (/[.!?…)\]"”']$/.test(p.lines[p.lines.length - 1]!) && p.words > 1 && !isTitleOnly(p, title));
+const endsWithFullStop = (line: string) => /[.…。．][)\]"'”’»]*$/.test(line);
 
-/** A one-line paragraph no longer than the title before it is more likely the next title than an abstract. */
-const isTitleOnly = (p: Paragraph, title: Paragraph) => p.lines.length === 1 && p.words <= title.words && !/[.]$/.test(p.lines[0]!);
+const isAbstract = (p: Paragraph | undefined): p is Paragraph => !!p && (!isTitle(p) || (p.words >= 2 && endsWithFullStop(p.lines[0]!)));
+
+const quote = (p: Paragraph) => `"${p.lines[0]!.length > 60 ? `${p.lines[0]!.slice(0, 60)}…` : p.lines[0]!}"`;
 
 export function readTxt(text: string, file: string): ReadResult {
   const paras = paragraphs(text);
   const entries: RawEntry[] = [];
   const problems: CorpusProblem[] = [];
+  const notices: string[] = [];
   const problem = (p: Paragraph, message: string) => problems.push({ file, line: p.line, message });
+  const orphan = "a paragraph that looks like an abstract has no title line before it; skipped";
 
-  // Boilerplate before the first entry: skipped, unless it is an abstract that lost its title.
-  let i = paras.findIndex(
-    (p, j) => isTitle(p) && paras[j + 1] !== undefined && paras[j + 1]!.words >= MIN_FIRST_ABSTRACT_WORDS && paras[j + 1]!.words > 2 * p.words,
-  );
-  if (i < 0) i = paras.length;
-  for (const p of paras.slice(0, i)) {
-    if (!isTitle(p)) problem(p, "a paragraph that looks like an abstract has no title line before it; skipped");
+  const first = paras.findIndex((p, j) => isTitle(p) && isAbstract(paras[j + 1]));
+  if (first < 0) {
+    if (paras.length) problem(paras[0]!, `no entry found: papersift reads ${ENTRY_RULE}`);
+    return { entries, problems };
   }
-  while (i < paras.length) {
+  const boilerplate = paras.slice(0, first);
+  for (const p of boilerplate) if (!isTitle(p)) problem(p, orphan);
+  const skipped = boilerplate.filter(isTitle).length;
+  if (skipped) {
+    notices.push(`${file}:${paras[0]!.line}: skipped ${skipped} short paragraph${skipped === 1 ? "" : "s"} before the first entry (line ${paras[first]!.line}) as page boilerplate`);
+  }
+  for (let i = first; i < paras.length; ) {
     const para = paras[i]!;
     const next = paras[i + 1];
     if (!isTitle(para)) {
@@ -66,16 +82,16 @@ export function readTxt(text: string, file: string): ReadResult {
         para,
         para.lines.length > 1 && para.lines[0]!.split(/\s+/).length <= MAX_TITLE_WORDS
           ? "expected a title line, then a blank line, then the abstract; this paragraph has no title line before it (or its title has no blank line after it); skipped"
-          : "a paragraph that looks like an abstract has no title line before it; skipped",
+          : orphan,
       );
       i++;
-    } else if (next && isAbstract(next, para)) {
+    } else if (isAbstract(next)) {
       entries.push({ title: para.lines[0]!, abstract: next.lines.join(" "), source: { file, line: para.line } });
       i += 2;
     } else {
-      problem(para, `title "${para.lines[0]!.slice(0, 60)}" has no abstract after it; skipped`);
+      problem(para, `${quote(para)} has no abstract after it (an abstract is several lines, more than ${MAX_TITLE_WORDS} words, or one sentence ending with a full stop); skipped`);
       i++;
     }
   }
-  return { entries, problems };
+  return { entries, problems, notices };
 }

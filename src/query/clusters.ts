@@ -38,7 +38,7 @@ export interface ClusterPaper {
 
 export interface Cluster {
   id: number;
-  /** The topic this cluster is part of (null if its papers are in no topic). */
+  /** The topic this cluster is part of (every fine cluster is in one; null only in the type). */
   topic: number | null;
   /** Its most distinctive terms against its sibling clusters (the rest of its topic). */
   label: string;
@@ -72,6 +72,8 @@ export interface Clustering {
   unclustered: { id: string; title: string }[];
   /** Share of papers inside a topic. */
   coverage: number;
+  /** Why there are no topics, when there are none. */
+  notices: string[];
 }
 
 /**
@@ -80,7 +82,12 @@ export interface Clustering {
  * paper (3 leaves half of them in groups under the 5-paper floor); on the 14,318 arXiv papers 3 gives 41
  * topics whose ids survive 1 % churn (1 gives 15 that do not).
  */
-export const defaultResolution = (papers: number) => Math.round(Math.min(3, Math.max(1, 1 + 2 * Math.log10(papers / 1000))) * 100) / 100;
+export const RESOLUTION_RISE = { from: 1_000, to: 10_000, low: 1, high: 3 };
+export const defaultResolution = (papers: number) => {
+  const { from, to, low, high } = RESOLUTION_RISE;
+  const rising = low + ((high - low) * Math.log10(papers / from)) / Math.log10(to / from);
+  return Math.round(Math.min(high, Math.max(low, rising)) * 100) / 100;
+};
 
 /** Mean cosine similarity between every member of one group and every member of the other. */
 const linkage = (a: Group, b: Group) => dotSums(a.sum, b.sum) / (a.members.length * b.members.length);
@@ -154,7 +161,12 @@ export function clusterPapers(store: Store, options: ClusterOptions, filter?: Fi
     const fine = alive.filter((g) => g.members.length >= options.minSize);
     const minTopic = typeof options.topicMinSize === "number" ? options.topicMinSize : options.topicMinSize(papers.length);
     const resolution = typeof options.resolution === "number" ? options.resolution : options.resolution(papers.length);
-    const coarse = communities(alive, graph.neighbours, vectors, papers.map((p) => p.id), resolution).filter((g) => g.members.length >= minTopic);
+    // A community is a topic when it is large enough, or when it holds a fine cluster: every fine cluster
+    // then sits in a topic, even in a corpus of two near-identical papers (issue 17).
+    const inFine = new Set(fine.flatMap((g) => g.members));
+    const coarse = communities(alive, graph.neighbours, vectors, papers.map((p) => p.id), resolution).filter(
+      (g) => g.members.length >= minTopic || g.members.some((i) => inFine.has(i)),
+    );
 
     const terms = paperTerms(store, papers);
     const topicOf = new Map<number, number>(); // paper index → position in `coarse`
@@ -190,6 +202,7 @@ export function clusterPapers(store: Store, options: ClusterOptions, filter?: Fi
       unclustered: papers.filter((_, i) => !clustered.has(i)).map((p) => ({ id: p.id, title: p.title })),
       previous: store.topicMembers(key),
       resolution,
+      notices: coarse.length ? [] : [noTopicsBecause(papers.length, minTopic, options.threshold, !isEmptyFilter(filter))],
     };
     return { graph, result };
   });
@@ -216,7 +229,16 @@ export function clusterPapers(store: Store, options: ClusterOptions, filter?: Fi
     clusters,
     unclustered: result.unclustered,
     coverage: result.papers.length ? Math.round((inTopics / result.papers.length) * 1e4) / 1e4 : 0,
+    notices: result.notices,
   };
+}
+
+/** Why a clustering has no topic at all, in the user's words. */
+function noTopicsBecause(papers: number, minTopic: number, threshold: number, filtered: boolean): string {
+  if (papers === 0) return filtered ? "no topics: no paper passes the filter" : "no topics: the index holds no papers";
+  const need = `a topic needs at least ${minTopic} papers, or a cluster of papers at similarity ≥ ${threshold}`;
+  if (papers < minTopic) return `no topics: ${papers} paper${papers === 1 ? " is" : "s are"} too few (${need})`;
+  return `no topics: no group of similar papers among these ${papers} (${need})`;
 }
 
 /**

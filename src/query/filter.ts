@@ -4,20 +4,24 @@
 import { z } from "zod";
 import { foldText } from "../corpus/facets.ts";
 import type { Store } from "../store/store.ts";
+import { isBlank } from "../text.ts";
 
 /** YYYY, YYYY-MM or YYYY-MM-DD, as typed. */
 const DateText = z.string().regex(/^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/, "must be a date: YYYY, YYYY-MM or YYYY-MM-DD");
 
+/** A value that shows something: spaces or zero-width characters alone are empty. */
+const Visible = z.string().trim().refine((text) => !isBlank(text), "must not be empty");
+
 /** The filter fields every query takes (search, related, clusters; the CLI and the HTTP API alike). */
 export const FilterFields = {
     /** Category prefixes, any of which a paper must have: "cs.CL", or "cs." for all of cs. */
-    category: z.array(z.string().trim().min(1)).max(64).optional(),
+    category: z.array(Visible).max(64).optional(),
     /** From the start of this year, month or day on. */
     since: DateText.optional(),
     /** Up to the end of this year, month or day. */
     until: DateText.optional(),
     /** Part of an author's name; case and accents are ignored. */
-    author: z.string().trim().min(1).optional(),
+    author: Visible.optional(),
 };
 const FilterObject = z.object(FilterFields);
 export type Filter = z.input<typeof FilterObject>;

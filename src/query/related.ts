@@ -4,6 +4,7 @@ import { normaliseArxiv, normaliseDoi, normalisePmid } from "../corpus/bibliogra
 import { PapersiftError } from "../errors.ts";
 import { paperByIdentifier } from "../store/lookups.ts";
 import type { Store } from "../store/store.ts";
+import { printable } from "../text.ts";
 import { allowedPapers, type Filter } from "./filter.ts";
 import { denseRanking, type Hit } from "./search.ts";
 import { metadataOf } from "./metadata.ts";
@@ -26,11 +27,11 @@ export function resolvePaper(store: Store, ref: string): { rowid: number; id: st
   if (exact) return exact;
   const partial = papers.filter((p) => p.title.toLowerCase().includes(lower) || p.id.toLowerCase() === lower);
   if (partial.length === 1) return partial[0]!;
-  if (partial.length === 0) throw new PapersiftError("UNKNOWN_PAPER", `no paper matches "${wanted}"`);
-  const shown = partial.slice(0, 10).map((p) => `\n  ${p.id}  ${p.title}`).join("");
+  if (partial.length === 0) throw new PapersiftError("UNKNOWN_PAPER", `no paper matches "${printable(wanted)}"`);
+  const shown = partial.slice(0, 10).map((p) => `\n  ${printable(p.id)}  ${printable(p.title)}`).join("");
   throw new PapersiftError(
     "AMBIGUOUS_PAPER",
-    `"${wanted}" matches ${partial.length} papers:${shown}${partial.length > 10 ? `\n  … and ${partial.length - 10} more` : ""}`,
+    `"${printable(wanted)}" matches ${partial.length} papers:${shown}${partial.length > 10 ? `\n  … and ${partial.length - 10} more` : ""}`,
   );
 }
 

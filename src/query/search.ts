@@ -19,7 +19,7 @@ export type SearchMode = "hybrid" | "dense" | "lexical";
 export interface Hit extends PaperMetadata {
   id: string;
   title: string;
-  /** dense: similarity (below); lexical: BM25 (unbounded, higher is better); hybrid: similarity + lexical bonus (≤ 0.2). */
+  /** dense: similarity (below); lexical: BM25 (unbounded, higher is better); hybrid: similarity + lexical bonus (≤ the model's lexicalWeight). */
   score: number;
   /**
    * Cosine similarity of the question to the paper (−1..1): the mean of the cosine to its best-matching

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { PapersiftError } from "../errors.ts";
 import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams, type LoadedHnsw } from "./hnsw.ts";
 import { ingestRunning } from "./lock.ts";
+import { parseJson } from "./folder.ts";
 import type { Store } from "./store.ts";
 
 const HnswDigestRow = z.object({ size: z.number().int().nonnegative(), sha256: z.string() });
@@ -125,12 +126,8 @@ export class HnswCache {
     for (const { key, value } of rows) {
       const g = Number(key.slice("hnsw-".length));
       if (!Number.isInteger(g) || g > generation || (best && best.generation > g)) continue;
-      let parsed;
-      try {
-        parsed = HnswDigestRow.safeParse(JSON.parse(value));
-      } catch {
-        continue;
-      }
+      // A damaged row counts as missing: the file is rebuilt.
+      const parsed = HnswDigestRow.safeParse(parseJson(value));
       if (parsed.success) best = { generation: g, digest: parsed.data };
     }
     return best;

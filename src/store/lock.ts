@@ -3,7 +3,7 @@
 // start time differs: pids are recycled, and in a container pid 1 or our own pid are common), or when it is
 // our own pid; a stale lock is taken over (renamed away first, so two processes cannot both take it).
 // A live holder is waited for, and the wait is reported at once.
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
@@ -73,8 +73,11 @@ function staleBecause(text: string): string | null {
 
 /** Is a live ingest (another process) holding this index folder's writer lock right now? */
 export function ingestRunning(indexDir: string): boolean {
+  const file = path.join(indexDir, LOCK_FILE);
+  // Not a plain file (a FIFO would block the read): no ingest of ours holds it.
+  if (notALockFile(file) !== null) return false;
   try {
-    const text = readFileSync(path.join(indexDir, LOCK_FILE), "utf8");
+    const text = readFileSync(file, "utf8");
     return text.trim() !== "" && staleBecause(text) === null;
   } catch {
     return false;
@@ -100,12 +103,31 @@ const modifiedAt = (file: string) => {
 
 type Attempt = { lock: Lock } | { holder: string; retry?: boolean; stale?: string };
 
+/** What sits at the lock path when it is not a plain file ("a folder", "a symlink", …), else null. */
+function notALockFile(file: string): string | null {
+  let stat;
+  try {
+    stat = lstatSync(file);
+  } catch {
+    return null; // gone meanwhile: the next attempt creates it
+  }
+  if (stat.isFile()) return null;
+  return stat.isDirectory() ? "a folder" : stat.isSymbolicLink() ? "a symlink" : stat.isFIFO() ? "a FIFO" : stat.isSocket() ? "a socket" : "a device file";
+}
+
 function tryAcquire(file: string): Attempt {
   try {
     const fd = openSync(file, "wx");
     const me: Holder = { pid: process.pid, start: processStart("self"), host: hostname(), tool: "papersift" };
-    writeSync(fd, JSON.stringify(me));
-    closeSync(fd);
+    try {
+      writeSync(fd, JSON.stringify(me));
+    } catch (error) {
+      // A full disk: leave no empty lock behind for the next ingest to wonder about.
+      rmSync(file, { force: true });
+      throw error;
+    } finally {
+      closeSync(fd);
+    }
     // Also on process.exit (Ctrl-C exits with 130), so the next ingest need not take over a stale lock.
     const release = () => {
       rmSync(file, { force: true });
@@ -116,11 +138,19 @@ function tryAcquire(file: string): Attempt {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
+  // Nothing papersift writes: no wait can end it (and reading a FIFO would block), so say what to remove.
+  const odd = notALockFile(file);
+  if (odd) {
+    throw new PapersiftError("INDEX_LOCKED", `${file} is ${odd}, not a lock file papersift wrote`, {
+      hint: `remove ${file} (no papersift ingest made it), then run the ingest again`,
+    });
+  }
   let text: string;
   try {
     text = readFileSync(file, "utf8");
-  } catch {
-    return { holder: "unknown", retry: true }; // released between our open and read
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { holder: "unknown", retry: true }; // released between our open and read
+    return { holder: `unknown: the lock file cannot be read (${(error as NodeJS.ErrnoException).code})` };
   }
   // A lock being written right now is empty: only call it stale once it has sat empty a while.
   if (!text.trim() && Date.now() - modifiedAt(file) < 5_000) return { holder: "unknown" };
@@ -129,33 +159,45 @@ function tryAcquire(file: string): Attempt {
   try {
     renameSync(file, `${file}.stale-${process.pid}`);
     rmSync(`${file}.stale-${process.pid}`, { force: true });
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new PapersiftError("INDEX_LOCKED", `cannot take over the stale lock ${file} (${stale}; ${(error as NodeJS.ErrnoException).code})`, {
+        hint: `remove ${file} (its process is gone), then run the ingest again`,
+      });
+    }
     // Another process took it over first.
   }
   return { holder: describeHolder(text), retry: true, stale };
 }
 
+/** Attempts in a row without waiting: a race with another process settles in one or two. */
+const MAX_QUICK_RETRIES = 10;
+
 /**
  * Take the writer lock of an index folder, waiting up to waitMs for a live holder to finish. `onWait` hears
- * at once that we are waiting, and for whom.
+ * at once that we are waiting, and for whom. Every way of failing ends in one message that names the file
+ * to remove, never later than the wait (issue 17: a folder in its place used to spin forever).
  */
 export async function acquireLock(indexDir: string, waitMs: number, onWait?: (message: string) => void): Promise<Lock> {
   const file = path.join(indexDir, LOCK_FILE);
   const deadline = Date.now() + waitMs;
   let tookOver: string | null = null;
   let told = false;
-  for (;;) {
+  for (let quick = 0; ; quick++) {
     const attempt = tryAcquire(file);
     if ("lock" in attempt) return { ...attempt.lock, tookOver };
     if (attempt.stale) tookOver = `took over a stale lock on ${indexDir} (${attempt.stale})`;
-    if (attempt.retry) continue;
+    if (attempt.retry && quick < MAX_QUICK_RETRIES) continue;
     if (Date.now() >= deadline) {
-      throw new PapersiftError("INDEX_LOCKED", `another ingest (${attempt.holder}) is writing ${indexDir}`);
+      throw new PapersiftError("INDEX_LOCKED", `another ingest (${attempt.holder}) is writing ${indexDir}`, {
+        hint: `wait for it to finish (--wait sets how long), or remove ${file} if that process is gone`,
+      });
     }
     if (!told) {
       onWait?.(`waiting for another ingest (${attempt.holder}) writing ${indexDir}, up to ${Math.round(waitMs / 1000)} s`);
       told = true;
     }
+    quick = 0;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -2,7 +2,7 @@
 import { existsSync, renameSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { DB_FILE } from "./store.ts";
+import { DB_FILE } from "./folder.ts";
 import { decodeVector } from "./vectors.ts";
 
 /**

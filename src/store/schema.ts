@@ -75,6 +75,14 @@ export const MIGRATIONS: readonly string[] = [
     data BLOB NOT NULL
   );
   `,
+  // BM25 weighs terms by the row count and average length FTS5 keeps. A contentless_delete table never
+  // lowers them when rows go, so every removal, edit and --rebuild skewed lexical ranking (issue 17). A
+  // plain contentless table deletes with FTS5's 'delete' command given the row's text, which keeps them
+  // exact; migrating refills it from the chunks (write.ts, fillFts).
+  `
+  DROP TABLE chunks_fts;
+  CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='', tokenize='porter unicode61 remove_diacritics 2');
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

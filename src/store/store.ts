@@ -1,19 +1,21 @@
 // The on-disk index: SQLite (papersift.db) is the source of truth for papers, chunks and vectors; the HNSW
 // file is a cache derived from it. Every change is one SQLite transaction, so a reader sees the old index
 // or the new one, never a mix. Writes are in write.ts, the HNSW cache in hnsw-cache.ts. See docs/storage.md.
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
 import { chunkText } from "../chunk.ts";
 import { PapersiftError } from "../errors.ts";
 import { EmbedderSource } from "../model.ts";
+import { DB_FILE, isCorruption, isReadOnly, parseJson, prepareIndexDir, writable } from "./folder.ts";
 import { HnswCache } from "./hnsw-cache.ts";
 import { checkSchema, migrate } from "./schema.ts";
 import { decodeFloat32, decodeVector } from "./vectors.ts";
 import { fillDerived } from "./write.ts";
 
-export const DB_FILE = "papersift.db";
+// Where they were before folder.ts held them.
+export { DB_FILE, isCorruption, prepareIndexDir } from "./folder.ts";
 
 const StoreState = z.object({
   model: z.object({ id: z.string(), dims: z.number().int().positive(), fingerprint: z.string() }),
@@ -86,37 +88,6 @@ const toChunkRow = ({ titleChars, title, abstract, ...row }: RawChunk): ChunkRow
   ...row,
   text: chunkText(title, titleChars, abstract, row.start, row.end),
 });
-
-const isReadOnly = (error: unknown) => /^SQLITE_(READONLY|CANTOPEN)|^EACCES|^EPERM|^EROFS/.test((error as { code?: string }).code ?? "");
-
-function writable(file: string): boolean {
-  try {
-    accessSync(file, constants.W_OK);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT";
-  }
-}
-
-/** The writer's folder: created if missing; a file in its place, or no write access, is the user's to fix. */
-export function prepareIndexDir(dir: string): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new PapersiftError("INDEX_NOT_A_FOLDER", `--index ${dir} is a file, not a folder`);
-  }
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    throw new PapersiftError("INDEX_READ_ONLY", `cannot create the index folder ${dir} (${(error as NodeJS.ErrnoException).code})`);
-  }
-  if (!writable(dir) || !writable(path.join(dir, DB_FILE))) {
-    throw new PapersiftError("INDEX_READ_ONLY", `cannot write to the index folder ${dir} (permission denied)`);
-  }
-}
-
-export function isCorruption(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? "";
-  return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
-}
 
 export class Store {
   readonly dir: string;
@@ -220,7 +191,9 @@ export class Store {
   state(): StoreState | null {
     const value = this.meta("state");
     if (value === undefined) return null;
-    const parsed = StoreState.safeParse(JSON.parse(value));
+    const json = parseJson(value);
+    if (json === undefined) throw new PapersiftError("INDEX_CORRUPT", `${this.dbFile} has a damaged state row (not JSON)`);
+    const parsed = StoreState.safeParse(json);
     if (!parsed.success) throw new PapersiftError("INDEX_INCOMPATIBLE", `${this.dbFile} has a state row this papersift does not understand`);
     return parsed.data;
   }
@@ -357,7 +330,7 @@ export class Store {
   /** The topics a `clusters` run with these parameters found last time: topic id → member paper ids. */
   topicMembers(key: string): Map<number, string[]> {
     const row = this.meta(key);
-    const parsed = row === undefined ? null : TopicRow.safeParse(JSON.parse(row));
+    const parsed = row === undefined ? null : TopicRow.safeParse(parseJson(row));
     return new Map(parsed?.success ? parsed.data.map(([id, members]) => [id, members] as [number, string[]]) : []);
   }
 

@@ -1,6 +1,7 @@
 // What an ingest writes into the store: vectors (a content-addressed cache, committed on their own), then
 // each batch of papers with their chunks, FTS rows, facets and paper vectors as one transaction. Readers
 // never see half a batch. See docs/storage.md.
+import { chunkText } from "../chunk.ts";
 import { fromJsonl, type Bibliographic } from "../corpus/bibliographic.ts";
 import { facetsOf } from "../corpus/facets.ts";
 import { failpoint } from "../failpoint.ts";
@@ -38,8 +39,10 @@ export function applyChange(
   const removedLabels: number[] = [];
   const addedLabels: number[] = [];
   const sql = (text: string) => store.sql(text);
-  const chunkLabels = sql("SELECT rowid FROM chunks WHERE paper = ?").pluck();
-  const deleteFts = sql("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE paper = ?)");
+  // The FTS row of a chunk is deleted with the text it was indexed with (the paper's title and abstract as
+  // they still are in its row), so FTS5 lowers its row count and token total: BM25 stays a fresh index's.
+  const oldChunks = sql(`SELECT c.rowid, c.title_chars AS titleChars, c.start, c.end, p.title, p.abstract FROM chunks c JOIN papers p ON p.rowid = c.paper WHERE c.paper = ?`);
+  const deleteFts = sql("INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', ?, ?)");
   const deleteChunkRows = sql("DELETE FROM chunks WHERE paper = ?");
   const deletePaper = sql("DELETE FROM papers WHERE rowid = ?");
   const vectorRow = sql("SELECT rowid FROM vectors WHERE key = ?").pluck();
@@ -56,8 +59,10 @@ export function applyChange(
   const insertPaperVector = sql("INSERT INTO paper_vectors (paper, data) VALUES (?, ?)");
   const writeTerms = sql("INSERT OR REPLACE INTO paper_terms (paper, data) VALUES (?, ?)");
   const dropChunks = (paper: number) => {
-    removedLabels.push(...(chunkLabels.all(paper) as number[]));
-    deleteFts.run(paper);
+    for (const c of oldChunks.all(paper) as OldChunk[]) {
+      removedLabels.push(c.rowid);
+      deleteFts.run(c.rowid, chunkText(c.title, c.titleChars, c.abstract, c.start, c.end));
+    }
     deleteChunkRows.run(paper);
     deletePaperVector.run(paper);
   };
@@ -73,6 +78,8 @@ export function applyChange(
     for (const paper of change.write) {
       const { chunks, ...fields } = paper;
       let rowid = paperRow.get(paper.id) as number | undefined;
+      // Old chunks go first, while the row still holds the text they were indexed with.
+      if (rowid !== undefined && chunks) dropChunks(rowid);
       if (rowid === undefined) {
         rowid = Number(insertPaper.run(fields).lastInsertRowid);
       } else {
@@ -80,7 +87,6 @@ export function applyChange(
       }
       writeFacets(store, rowid, fields.bib);
       if (!chunks) continue;
-      dropChunks(rowid);
       for (const c of chunks) {
         const vector = vectorRow.get(c.key) as number;
         const label = Number(insertChunk.run(rowid, c.ord, c.titleChars, c.start, c.end, c.tokens, vector).lastInsertRowid);
@@ -104,6 +110,28 @@ export function applyChange(
   return { generation, removedLabels, addedLabels, removed };
 }
 
+interface OldChunk {
+  rowid: number;
+  titleChars: number;
+  start: number;
+  end: number;
+  title: string;
+  abstract: string;
+}
+
+/** Fill the full-text index from the chunks (migration 4 recreated it). */
+export function fillFts(store: Store): void {
+  const insert = store.sql("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
+  // In pages: a statement cannot write while another one is being iterated.
+  const page = store.sql(
+    `SELECT c.rowid, c.title_chars AS titleChars, c.start, c.end, p.title, p.abstract FROM chunks c JOIN papers p ON p.rowid = c.paper
+     WHERE c.rowid > ? ORDER BY c.rowid LIMIT 1000`,
+  );
+  for (let after = 0, rows = page.all(after) as OldChunk[]; rows.length; after = rows.at(-1)!.rowid, rows = page.all(after) as OldChunk[]) {
+    for (const c of rows) insert.run(c.rowid, chunkText(c.title, c.titleChars, c.abstract, c.start, c.end));
+  }
+}
+
 function meanOfChunks(store: Store, paperRowid: number): Float32Array {
   const vectors = store.paperChunks(paperRowid).map((c) => c.vector);
   return normalisedMean(vectors, vectors[0]?.length ?? 0);
@@ -111,8 +139,8 @@ function meanOfChunks(store: Store, paperRowid: number): Float32Array {
 
 /**
  * Fill what newer schemas derive from an older store's data: paper vectors (2), the normalised metadata
- * and filter columns (3), and the term counts (4). A store before schema 3 holds only JSONL, .txt and .md papers, whose metadata is
- * derived from `meta` exactly as their reader derives it.
+ * and filter columns (3), the term counts (4), the full-text index (5). A store before schema 3 holds only
+ * JSONL, .txt and .md papers, whose metadata is derived from `meta` exactly as their reader derives it.
  */
 export function fillDerived(store: Store, from: number): void {
   if (from < 2) {
@@ -134,6 +162,7 @@ export function fillDerived(store: Store, from: number): void {
     const rows = store.sql("SELECT rowid, title, abstract FROM papers").all() as { rowid: number; title: string; abstract: string }[];
     for (const row of rows) insert.run(row.rowid, encodeTermCounts(termCounts(row.title, row.abstract)));
   }
+  if (from < 5) fillFts(store);
 }
 
 /** The filter and identifier columns and the categories of one paper, from its normalised metadata JSON. */
