@@ -177,7 +177,9 @@ export class HnswCache {
   tidy(generation: number): void {
     const recorded = this.recorded(generation);
     if (!recorded) return;
-    this.record(recorded.generation, recorded.segments, { writer: true });
+    // Only when there is something to drop: an ingest that changes nothing leaves the database untouched.
+    const others = this.store.sql("SELECT count(*) FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").pluck().get(`hnsw-${recorded.generation}`) as number;
+    if (others) this.record(recorded.generation, recorded.segments, { writer: true });
     removeStaleHnswFiles(this.store.dir, new Set(recorded.segments.map((s) => s.file)));
   }
 
