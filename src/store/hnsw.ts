@@ -25,11 +25,12 @@ export interface HnswParams {
 }
 
 /**
- * efConstruction 100 (Chroma's and Qdrant's default too): on the 24,897 bge chunks of the arXiv sample it
- * builds in 12.0 s against 18.4 s at 200, for recall@10 0.979 against 0.981 at efSearch 128. Indexes keep
- * the parameters they were built with.
+ * efConstruction 64: HNSW insertion is most of a large ingest's work without inference (issue 21), and on
+ * the 24,897 bge chunks of the arXiv sample 64 builds in 7.9 s against 12.0 s at 100 (18.4 s at 200), for
+ * recall@10 0.978 against 0.979 (0.981) at efSearch 128; `npm run bench:query` compares 64 and 100 on
+ * 100,000 of the model's embeddings (docs/benchmarks.md). Indexes keep the parameters they were built with.
  */
-export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 100, efSearch: 128 };
+export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 64, efSearch: 128 };
 
 /** Rebuild compactly once deleted points make up more than this share of the index. */
 export const MAX_TOMBSTONE_SHARE = 0.25;
