@@ -280,10 +280,15 @@ if (SCALE > 0) {
   row("full ingest", full, scale.bytesPerChunk.toFixed(0));
   row("no change", noChange);
   row("one paper added", oneAdded);
-  const p = full.phases;
-  log(`\nfull ingest by phase: start ${(p.start ?? 0).toFixed(1)} s, read ${(p.read ?? 0).toFixed(1)} s, chunk ${(p.chunk ?? 0).toFixed(1)} s, ` +
-    `write (with the stand-in's ${full.summary.embedSeconds.toFixed(1)} s) ${((p.plan ?? 0) + (p.embed ?? 0) + (p.write ?? 0)).toFixed(1)} s, ` +
-    `HNSW after the last batch ${(p.index ?? 0).toFixed(1)} s`);
+  const byPhase = (name: string, r: Run) => {
+    const p = r.phases;
+    log(`${name} by phase: start ${(p.start ?? 0).toFixed(1)} s, read ${(p.read ?? 0).toFixed(1)} s, chunk ${(p.chunk ?? 0).toFixed(1)} s, ` +
+      `write (with the stand-in's ${r.summary.embedSeconds.toFixed(1)} s) ${((p.plan ?? 0) + (p.embed ?? 0) + (p.write ?? 0)).toFixed(1)} s, ` +
+      `HNSW after the last batch ${(p.index ?? 0).toFixed(1)} s`);
+  };
+  log("");
+  byPhase("full ingest", full);
+  byPhase("one paper added", oneAdded);
   rmSync(dir, { recursive: true, force: true });
 }
 
