@@ -242,7 +242,7 @@ describe("HNSW segments (issue 21)", () => {
     }
   };
 
-  it("an added paper goes into a small segment beside the large one, which is neither read nor rewritten", async () => {
+  it("an added paper goes into a small segment beside the large one, which is kept as it is; deletions past 25 % compact", async () => {
     const corpus = tempDir();
     const index = tempDir();
     const papers = Array.from({ length: 300 }, (_, i) => paper(i));
@@ -267,6 +267,11 @@ describe("HNSW segments (issue 21)", () => {
     await ingest({ corpus, index }, { embedder });
     expect(segments(index)[0]).toEqual(large);
     expect(await topDense(index, `${papers[0]!.title} ${papers[0]!.abstract}`)).not.toBe("p0");
+
+    // Past 25 % deleted, the next ingest compacts everything into one segment of the live chunks.
+    writeCorpus(corpus, [...papers.slice(100), ...extra]);
+    await ingest({ corpus, index }, { embedder });
+    expect(segments(index).map((s) => s.count)).toEqual([chunkCount(index)]);
   });
 
   it("a kill while the worker's segment is put in place loses nothing, and leaves no temp file behind", async () => {

@@ -172,6 +172,7 @@ export async function apply(
     params,
     previousGeneration: keepsGraph ? previous.generation : null,
     newChunks: totalChunks,
+    replacedChunks: store.chunksOf([...work.removed, ...work.changed]),
     inWorker: writeTotal > BATCH_PAPERS,
   });
   const kindOf = new Map<string, "added" | "changed" | "moved">();

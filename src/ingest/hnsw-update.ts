@@ -64,12 +64,13 @@ export class HnswUpdate {
   ) {}
 
   /**
-   * `newChunks`: how many chunks the ingest will write (the plan's count); `inWorker`: build beside the
-   * batches in a worker thread (worth its start-up cost when the ingest writes several batches).
+   * `newChunks`: how many chunks the ingest will write (the plan's count); `replacedChunks`: how many stored
+   * chunks it drops (of the papers it removes or re-chunks); `inWorker`: build beside the batches in a worker
+   * thread (worth its start-up cost when the ingest writes several batches).
    */
   static start(
     store: Store,
-    options: { dims: number; params: HnswParams; previousGeneration: number | null; newChunks: number; inWorker: boolean },
+    options: { dims: number; params: HnswParams; previousGeneration: number | null; newChunks: number; replacedChunks: number; inWorker: boolean },
   ): HnswUpdate {
     let list = options.previousGeneration === null ? [] : (store.hnsw.recorded(options.previousGeneration)?.segments ?? []);
     const present = (s: HnswSegment) => {
@@ -79,7 +80,8 @@ export class HnswUpdate {
         return false;
       }
     };
-    const live = store.counts().chunks;
+    // The chunks that stay: those of the papers this ingest removes or re-chunks are gone once it commits.
+    const live = store.counts().chunks - options.replacedChunks;
     const held = list.reduce((n, s) => n + s.count, 0);
     if (!list.every(present) || held - live > MAX_TOMBSTONE_SHARE * held) list = [];
     let j = list.length;
