@@ -1,6 +1,7 @@
 // npm run bench:query — query speed: warm latency through the API on the bundled index, one cold CLI
 // search and stats (fresh processes), and HNSW recall@10 and speed against exact search on 100,000
-// vectors (the model's embeddings, and random ones). `--vectors N` changes that size; `--json` prints JSON only.
+// vectors (the model's embeddings, and random ones), built at efConstruction 64 and 100 (`--ef-construction
+// 64,100`). `--vectors N` changes that size; `--json` prints JSON only.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +22,8 @@ const asJson = process.argv.includes("--json");
 const log = (line = "") => asJson || console.log(line);
 const vectorsFlag = process.argv.indexOf("--vectors");
 const N = vectorsFlag > 0 ? Number(process.argv[vectorsFlag + 1]) : 100_000;
+const efFlag = process.argv.indexOf("--ef-construction");
+const efConstructions = efFlag > 0 ? process.argv[efFlag + 1]!.split(",").map(Number) : [64, 100];
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 // 1. Warm queries through the API.
@@ -137,20 +140,13 @@ for (const [name, load] of [
   ["uniform random unit vectors", randomVectors],
 ] as const) {
   const { data, queries } = await load();
-  const hnsw = new HierarchicalNSW("cosine", dims);
-  hnsw.initIndex({ maxElements: N, m: DEFAULT_HNSW.M, efConstruction: DEFAULT_HNSW.efConstruction, randomSeed: 100 });
   const exact = new BruteforceSearch("cosine", dims);
   exact.initIndex(N);
-  const buildStart = performance.now();
-  data.forEach((v, i) => {
-    const point = Array.from(v);
-    hnsw.addPoint(point, i);
-    exact.addPoint(point, i);
-  });
-  const buildSeconds = (performance.now() - buildStart) / 1000;
+  const points = data.map((v) => Array.from(v));
+  points.forEach((point, i) => exact.addPoint(point, i));
   const sets = Object.entries(queries).map(([set, vs]) => {
-    const points = vs.map((v) => Array.from(v));
-    return { set, points, tenth: points.map((q) => exact.searchKnn(q, 10).distances[9]!) };
+    const qs = vs.map((v) => Array.from(v));
+    return { set, points: qs, tenth: qs.map((q) => exact.searchKnn(q, 10).distances[9]!) };
   });
   const everyQuery = sets.flatMap((s) => s.points);
   const perQuery = (search: (q: number[]) => unknown) => {
@@ -159,27 +155,42 @@ for (const [name, load] of [
     return (performance.now() - start) / (3 * everyQuery.length);
   };
   const exactMs = perQuery((q) => exact.searchKnn(q, 10));
-  const sweep = [32, 64, 128, 256, 512].map((ef) => {
-    hnsw.setEf(ef);
-    const recall = Object.fromEntries(
-      sets.map(({ set, points, tenth }) => {
-        let found = 0;
-        points.forEach((q, i) => (found += hnsw.searchKnn(q, 10).distances.filter((d) => d <= tenth[i]! + 1e-6).length));
-        return [set, found / (points.length * 10)];
-      }),
-    );
-    const ms = perQuery((q) => hnsw.searchKnn(q, 10));
-    return { ef, recall, ms, speedup: exactMs / ms };
-  });
-  hnswResults[name] = { buildSeconds, exactMs, sweep };
+  // The same vectors built at each efConstruction (issue 21: a lower one builds faster; is recall kept?).
+  // Random vectors only at the default: they show the worst case, not the choice.
+  const builds = name === "uniform random unit vectors" ? [DEFAULT_HNSW.efConstruction] : efConstructions;
+  const results = [];
+  for (const efConstruction of builds) {
+    const hnsw = new HierarchicalNSW("cosine", dims);
+    hnsw.initIndex({ maxElements: N, m: DEFAULT_HNSW.M, efConstruction, randomSeed: 100 });
+    const buildStart = performance.now();
+    points.forEach((point, i) => hnsw.addPoint(point, i));
+    const buildSeconds = (performance.now() - buildStart) / 1000;
+    const sweep = [32, 64, 128, 256, 512].map((ef) => {
+      hnsw.setEf(ef);
+      const recall = Object.fromEntries(
+        sets.map(({ set, points: qs, tenth }) => {
+          let found = 0;
+          qs.forEach((q, i) => (found += hnsw.searchKnn(q, 10).distances.filter((d) => d <= tenth[i]! + 1e-6).length));
+          return [set, found / (qs.length * 10)];
+        }),
+      );
+      const ms = perQuery((q) => hnsw.searchKnn(q, 10));
+      return { ef, recall, ms, speedup: exactMs / ms };
+    });
+    results.push({ efConstruction, buildSeconds, sweep });
+  }
+  hnswResults[name] = { exactMs, builds: results };
   const setNames = sets.map((s) => `${s.set} (${s.points.length})`);
-  log(`\nHNSW (M=${DEFAULT_HNSW.M}, efConstruction=${DEFAULT_HNSW.efConstruction}) vs exact search: ${N} ${name}, ${dims} dims`);
-  log(`(build ${buildSeconds.toFixed(0)} s; exact search ${exactMs.toFixed(2)} ms/query)\n`);
-  log(`| efSearch | ${setNames.map((s) => `recall@10, ${s}`).join(" | ")} | ms/query | speed-up vs exact |`);
-  log(`|---|${setNames.map(() => "---|").join("")}---|---|`);
-  for (const s of sweep) {
-    const recalls = sets.map(({ set }) => s.recall[set]!.toFixed(3)).join(" | ");
-    log(`| ${s.ef}${s.ef === DEFAULT_HNSW.efSearch ? " (default)" : ""} | ${recalls} | ${s.ms.toFixed(2)} | ${s.speedup.toFixed(1)}× |`);
+  log(`\nHNSW (M=${DEFAULT_HNSW.M}) vs exact search: ${N} ${name}, ${dims} dims (exact search ${exactMs.toFixed(2)} ms/query)`);
+  log(`build: ${results.map((r) => `efConstruction ${r.efConstruction} ${r.buildSeconds.toFixed(0)} s`).join(", ")}\n`);
+  log(`| efConstruction | efSearch | ${setNames.map((s) => `recall@10, ${s}`).join(" | ")} | ms/query | speed-up vs exact |`);
+  log(`|---|---|${setNames.map(() => "---|").join("")}---|---|`);
+  for (const r of results) {
+    for (const s of r.sweep) {
+      const recalls = sets.map(({ set }) => s.recall[set]!.toFixed(3)).join(" | ");
+      const mark = (v: number, d: number) => `${v}${v === d ? " (default)" : ""}`;
+      log(`| ${mark(r.efConstruction, DEFAULT_HNSW.efConstruction)} | ${mark(s.ef, DEFAULT_HNSW.efSearch)} | ${recalls} | ${s.ms.toFixed(2)} | ${s.speedup.toFixed(1)}× |`);
+    }
   }
 }
 if (asJson) console.log(JSON.stringify({ latencies: Object.fromEntries(Object.entries(latencies).map(([m, xs]) => [m, { p50: quantile(xs, 0.5), p95: quantile(xs, 0.95) }])), rssMb: rss, cold, hnsw: { N, ...hnswResults } }));

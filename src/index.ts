@@ -449,7 +449,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       };
       const names = readdirSync(dir);
       const db = names.filter((n) => n.startsWith("papersift.db")).reduce((n, f) => n + size(f), 0);
-      const hnsw = names.filter((n) => /^vectors-\d+\.hnsw$/.test(n)).reduce((n, f) => n + size(f), 0);
+      const hnsw = names.filter((n) => /^vectors-\d+(-\d+)?\.hnsw$/.test(n)).reduce((n, f) => n + size(f), 0);
       return {
         index: path.resolve(dir),
         ...store.counts(),

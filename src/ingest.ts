@@ -13,7 +13,6 @@ import { plan, staleReason } from "./ingest/plan.ts";
 import { identify, readIdentities } from "./ingest/scan.ts";
 import type { RemoteEmbedder } from "./embed/remote.ts";
 import { resolveModel, vendoredModelDir, type ModelInfo } from "./model.ts";
-import { removeStaleHnswFiles } from "./store/hnsw.ts";
 import { DB_FILE, diskError, isCorruption, prepareIndexDir } from "./store/folder.ts";
 import { acquireLock } from "./store/lock.ts";
 import { moveAside, salvageVectors } from "./store/salvage.ts";
@@ -223,10 +222,11 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
         if (store && state && !options.dryRun) {
-          // Make sure the cache file is there (rebuilt if deleted). Its size is checked, not its sha256: that
-          // would read hundreds of MB on a large corpus, and every reader checks it before use anyway.
-          if (!store.hnsw.filePresent()) store.hnsw.current();
-          removeStaleHnswFiles(indexDir, state.generation);
+          // Make sure the segment files are there and hold every chunk (rebuilt or completed if not: a file
+          // deleted, an ingest killed before it wrote its own). Sizes are checked, not sha256s: that would read
+          // hundreds of MB on a large corpus, and every reader checks them before use anyway.
+          if (!store.hnsw.complete()) store.hnsw.current();
+          store.hnsw.tidy(state.generation);
         }
         const planned = { added: work.added, changed: work.changed, moved: work.moved, removed: work.removed };
         const papers = scan.papers.size + work.carried.length;

@@ -229,3 +229,65 @@ describe("committed batches are the index (issue 17)", () => {
     expect(summary.notices.join("\n")).toMatch(new RegExp(`${60 - stored.length} entries changed or were gone .*run ingest again`));
   });
 });
+
+describe("HNSW segments (issue 21)", () => {
+  const segments = (index: string) =>
+    withStore(index, (store) => store.hnsw.recorded(store.state()!.generation)!.segments.map((s) => ({ ...s, mtime: statSync(path.join(index, s.file)).mtimeMs })));
+  const topDense = async (index: string, text: string) => {
+    const idx = await openIndex(index, { embedder });
+    try {
+      return (await idx.search(text, { k: 1, mode: "dense" })).results[0]?.id;
+    } finally {
+      idx.close();
+    }
+  };
+
+  it("an added paper goes into a small segment beside the large one, which is kept as it is; deletions past 25 % compact", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    const papers = Array.from({ length: 300 }, (_, i) => paper(i));
+    writeCorpus(corpus, papers);
+    await ingest({ corpus, index }, { embedder });
+    const [large] = segments(index);
+    expect(large).toMatchObject({ count: chunkCount(index) });
+
+    const extra = [paper(1000), paper(1001)];
+    writeCorpus(corpus, [...papers, extra[0]!]);
+    await ingest({ corpus, index }, { embedder });
+    writeCorpus(corpus, [...papers, ...extra]);
+    await ingest({ corpus, index }, { embedder });
+    const after = segments(index);
+    expect(after).toHaveLength(2);
+    expect(after[0]).toEqual(large); // same file, same bytes, never rewritten
+    expect(after[1]!.count).toBe(2); // both added papers: the second ingest merged the first one's segment
+    expect(await topDense(index, `${extra[1]!.title} ${extra[1]!.abstract}`)).toBe("p1001");
+
+    // A removed paper's chunks are marked deleted by readers: the large file is still kept as it is.
+    writeCorpus(corpus, [...papers.slice(1), ...extra]);
+    await ingest({ corpus, index }, { embedder });
+    expect(segments(index)[0]).toEqual(large);
+    expect(await topDense(index, `${papers[0]!.title} ${papers[0]!.abstract}`)).not.toBe("p0");
+
+    // Past 25 % deleted, the next ingest compacts everything into one segment of the live chunks.
+    writeCorpus(corpus, [...papers.slice(100), ...extra]);
+    await ingest({ corpus, index }, { embedder });
+    expect(segments(index).map((s) => s.count)).toEqual([chunkCount(index)]);
+  });
+
+  it("a kill while the worker's segment is put in place loses nothing, and leaves no temp file behind", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
+    writeCorpus(corpus, papers);
+    const killed = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index], {
+      cwd: ROOT,
+      env: { ...process.env, PAPERSIFT_FAILPOINT: "before-hnsw-rename" },
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(readdirSync(index).some((f) => f.includes(".tmp-"))).toBe(true);
+    expect(await topDense(index, `${papers[650]!.title} ${papers[650]!.abstract}`)).toBe("p650");
+    const next = await ingest({ corpus, index, lockWaitMs: 0 }, { embedder });
+    expect(next).toMatchObject({ papers: PAPERS, added: 0, embedded: 0 });
+    expect(readdirSync(index).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+});

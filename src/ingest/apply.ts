@@ -6,10 +6,11 @@ import type { Embedder } from "../embed.ts";
 import { failpoint } from "../failpoint.ts";
 import type { IngestProgress, IngestSummary } from "../ingest.ts";
 import type { EmbedderSource, ModelInfo } from "../model.ts";
-import { addPoints, DEFAULT_HNSW, hnswFile, MAX_TOMBSTONE_SHARE, readHnsw, type LoadedHnsw } from "../store/hnsw.ts";
+import { DEFAULT_HNSW } from "../store/hnsw.ts";
 import type { NewChunk, PaperWrite, Store, StoredPaper, StoreState } from "../store/store.ts";
 import { contentKey } from "../store/vectors.ts";
 import { applyChange, missingVectors, putVectors } from "../store/write.ts";
+import { HnswUpdate } from "./hnsw-update.ts";
 import { bibJson, contentHash, metaJson, type Plan } from "./plan.ts";
 import type { Scan } from "./scan.ts";
 
@@ -164,6 +165,16 @@ export async function apply(
   // leave the next one a reason to re-embed the rest. A new index records the ones in use from its first batch.
   const stepState = previous ? (({ generation: _g, lastIngest: _l, ...kept }) => kept)(previous) : finalState;
   const writeTotal = todo.size + carried.length;
+  // The HNSW segment is built beside the batches: in a worker thread when there are several to overlap with.
+  const keepsGraph = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims;
+  const hnsw = HnswUpdate.start(store, {
+    dims: ctx.model.dims,
+    params,
+    previousGeneration: keepsGraph ? previous.generation : null,
+    newChunks: totalChunks,
+    replacedChunks: store.chunksOf([...work.removed, ...work.changed]),
+    inWorker: writeTotal > BATCH_PAPERS,
+  });
   const kindOf = new Map<string, "added" | "changed" | "moved">();
   for (const kind of ["added", "changed", "moved"] as const) for (const id of work[kind]) kindOf.set(id, kind);
   const written: Done["written"] = { added: [], changed: [], moved: [], removed: [] };
@@ -203,6 +214,7 @@ export async function apply(
       writtenChunks += write.chunks?.length ?? 0;
     }
     written.removed.push(...result.removed);
+    hnsw.added(result.addedLabels);
     generation = result.generation;
     done += batch.length;
     batch.length = 0;
@@ -211,11 +223,18 @@ export async function apply(
   };
 
   const found = new Set<string>();
-  for (const { paper, chunk, digest } of plannedPapers(found)) {
-    batch.push(toWrite(paper, digest, chunk ? plannedChunks(paper) : undefined));
-    if (batch.length >= BATCH_PAPERS) await flush(false);
+  try {
+    for (const { paper, chunk, digest } of plannedPapers(found)) {
+      batch.push(toWrite(paper, digest, chunk ? plannedChunks(paper) : undefined));
+      if (batch.length >= BATCH_PAPERS) await flush(false);
+    }
+    await flush(true);
+    ctx.progress({ phase: "index", done: 0, total: 1 });
+    await hnsw.finish(generation);
+    ctx.progress({ phase: "index", done: 1, total: 1 });
+  } finally {
+    hnsw.close();
   }
-  await flush(true);
   if (toEmbed >= EMBED_STEP && embedSeconds > 0) store.recordEmbedRate(ctx.model.fingerprint, embedded / embedSeconds);
   // Entries edited, moved or cut off (a file truncated in place) after the first pass are not written, and
   // the summary counts only what was (issue 17).
@@ -225,29 +244,6 @@ export async function apply(
     ctx.notices.push(`${where.length} entries changed or were gone when this ingest read them again (${where.slice(0, 3).join(", ")}): run ingest again to take them in`);
   }
 
-  ctx.progress({ phase: "index", done: 0, total: 1 });
-  const chunkCount = store.counts().chunks;
-  // Incremental from the newest file (older than the last generation if an ingest was killed between
-  // batches), unless it is too full of tombstones; otherwise a compact rebuild.
-  const recorded = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims ? store.hnsw.recorded(previous.generation) : null;
-  const old = recorded && readHnsw(hnswFile(store.dir, recorded.generation), ctx.model.dims, params, recorded.digest);
-  let index: LoadedHnsw | null = null;
-  if (old) {
-    try {
-      const missing = store.hnsw.reconcile(old);
-      if (old.deleted.size <= MAX_TOMBSTONE_SHARE * (old.hnsw.getCurrentCount() + missing.length)) {
-        addPoints(old.hnsw, store.chunkVectors(missing));
-        index = old;
-      }
-    } catch {
-      // The old file did not match its generation after all: fall through to a rebuild.
-    }
-  }
-  index ??= { hnsw: store.hnsw.build(ctx.model.dims, params, chunkCount), deleted: new Set() };
-  failpoint("after-commit");
-  store.hnsw.persist(index.hnsw, generation, { writer: true });
-  store.hnsw.adopt(index, generation, chunkCount);
-  ctx.progress({ phase: "index", done: 1, total: 1 });
-  const papers = store.counts().papers;
+  const { chunks: chunkCount, papers } = store.counts();
   return ctx.summary({ written, papers, embedded, reused: writtenChunks - embedded, chunks: chunkCount, embedSeconds });
 }

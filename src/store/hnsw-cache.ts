@@ -1,22 +1,33 @@
-// The store's HNSW index: the newest file written at or before the current generation, loaded once, brought
-// up to date with the store (no model inference), or rebuilt from the vectors in SQLite when it is missing,
-// unreadable or does not match the store.
+// The store's HNSW index as readers use it: the segments listed for the newest generation at or before the
+// current one, each checked before hnswlib reads it, loaded once, brought up to date with the store (no
+// model inference), or rebuilt from the vectors in SQLite when a file is missing or does not match.
 import { statSync } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 import { PapersiftError } from "../errors.ts";
-import { addPoints, createHnsw, hnswFile, readHnsw, writeHnsw, type Hnsw, type HnswDigest, type HnswParams, type LoadedHnsw } from "./hnsw.ts";
+import {
+  addPoints,
+  createHnsw,
+  HnswSegment,
+  placeSegment,
+  readSegment,
+  removeStaleHnswFiles,
+  segmentFile,
+  writeTemp,
+  type Hnsw,
+  type HnswParams,
+  type LoadedSegment,
+} from "./hnsw.ts";
 import { ingestRunning } from "./lock.ts";
 import { parseJson } from "./folder.ts";
 import type { Store } from "./store.ts";
 
-const HnswDigestRow = z.object({ size: z.number().int().nonnegative(), sha256: z.string() });
+const HnswRow = z.object({ segments: z.array(HnswSegment) });
 
-/** An index in memory: the generation it answers for, the file generation it came from, its deleted labels. */
-interface Loaded extends LoadedHnsw {
+interface Loaded {
   generation: number;
-  /** The generation of the file it was read from or written as. */
-  file: number;
-  /** How many chunks a search may ask it for. */
+  segments: (LoadedSegment & { record: HnswSegment | null })[];
+  /** Chunks a search can find: the segments' labels that are not deleted. */
   chunks: number;
 }
 
@@ -26,135 +37,177 @@ export class HnswCache {
   constructor(private readonly store: Store) {}
 
   /**
-   * The index of the current generation, and how many chunks a search may ask it for. Every committed batch
-   * of an ingest is a generation, and the file is written when the ingest ends: in between, the newest
-   * earlier file is used as it is (the papers written since are found by their words), so readers do not
-   * redo the ingest's work after every batch. Once no ingest is running (one was killed), the index is
-   * brought up to the store: chunks it lacks are added, labels of removed chunks marked deleted.
+   * The segments of the current generation, and how many chunks a search may ask for. Every committed batch
+   * of an ingest is a generation, and the ingest writes its segment when it ends: in between, the newest
+   * earlier list is used as it is (papers written since are found by their words), so readers do not redo
+   * the ingest's work after every batch. Once no ingest is running (one was killed), a reader adds the
+   * chunks no segment holds as a segment of their own.
    */
-  current(): { hnsw: Hnsw; chunks: number } {
+  current(): Loaded {
     const store = this.store;
     return store.read(() => {
       const state = store.state();
       if (!state) throw new PapersiftError("INDEX_MISSING", `the index at ${store.dir} is empty`);
       if (this.loaded?.generation === state.generation) return this.loaded;
-      const chunks = store.sql("SELECT count(*) FROM chunks").pluck().get() as number;
+      const { dims } = state.model;
       const recorded = this.recorded(state.generation);
-      let index: LoadedHnsw | null = null;
-      let file = recorded?.generation ?? state.generation;
-      if (recorded && this.loaded?.file === recorded.generation) index = this.loaded;
-      else if (recorded) index = readHnsw(hnswFile(store.dir, recorded.generation), state.model.dims, state.hnsw, recorded.digest);
-      if (!index) {
-        index = { hnsw: this.build(state.model.dims, state.hnsw, chunks), deleted: new Set() };
-        file = this.persist(index.hnsw, state.generation) ? state.generation : -1;
+      // Segments already in memory are kept as they are (their deleted marks included).
+      const inMemory = new Map((this.loaded?.segments ?? []).flatMap((s) => (s.record ? [[`${s.record.file}@${s.record.sha256}`, s]] : [])));
+      const segments: Loaded["segments"] = [];
+      for (const record of recorded?.segments ?? []) {
+        const segment = inMemory.get(`${record.file}@${record.sha256}`) ?? readSegment(store.dir, record, dims, state.hnsw);
+        if (!segment) break;
+        segments.push({ ...segment, record });
+      }
+      let loaded: Loaded["segments"];
+      if (!recorded || segments.length < recorded.segments.length) {
+        const live = store.sql("SELECT count(*) FROM chunks").pluck().get() as number;
+        const all = this.build(dims, state.hnsw, live);
+        loaded = [{ ...all, record: this.persist(state.generation, [], all) }];
       } else {
-        const missing = this.reconcile(index);
+        const missing = this.reconcile(segments);
+        loaded = segments;
         if (missing.length && !ingestRunning(store.dir)) {
-          addPoints(index.hnsw, store.chunkVectors(missing));
-          file = this.persist(index.hnsw, state.generation) ? state.generation : -1;
+          const tail = this.build(dims, state.hnsw, missing.length, missing);
+          loaded = [...segments, { ...tail, record: this.persist(state.generation, recorded.segments, tail) }];
         }
       }
-      // Searches ask for at most as many chunks as the index holds (fewer than the store's while an ingest runs).
-      const live = index.hnsw.getCurrentCount() - index.deleted.size;
-      this.loaded = { ...index, generation: state.generation, file, chunks: Math.min(chunks, live) };
+      const chunks = loaded.reduce((n, s) => n + s.labels.size - s.deleted.size, 0);
+      this.loaded = { generation: state.generation, segments: loaded, chunks };
       return this.loaded;
     });
   }
 
   /**
-   * Bring an index read from an older generation's file up to the store, part one: mark the labels of chunks
-   * that are gone deleted. Returns the chunks it lacks, for the caller to add (labels are never reused, so a
-   * label's vector never changes).
+   * Mark deleted the labels of chunks the store no longer has (labels are never reused, so a label's vector
+   * never changes); returns the chunks no segment holds.
    */
-  reconcile(index: LoadedHnsw): number[] {
-    const labels = new Set(index.hnsw.getIdsList());
-    const missing: number[] = [];
-    for (const rowid of this.store.sql("SELECT rowid FROM chunks").pluck().iterate() as Iterable<number>) {
-      if (!labels.delete(rowid)) missing.push(rowid);
+  private reconcile(segments: LoadedSegment[]): number[] {
+    const live = new Set(this.store.sql("SELECT rowid FROM chunks").pluck().all() as number[]);
+    for (const segment of segments) {
+      for (const label of segment.labels) {
+        if (live.delete(label) || segment.deleted.has(label)) continue;
+        segment.hnsw.markDelete(label);
+        segment.deleted.add(label);
+      }
     }
-    for (const label of labels) {
-      if (index.deleted.has(label)) continue;
-      index.hnsw.markDelete(label);
-      index.deleted.add(label);
-    }
-    return missing;
+    return [...live];
+  }
+
+  /** A segment of the given chunks (every chunk when `labels` is not given), built in this thread. */
+  private build(dims: number, params: HnswParams, capacity: number, labels?: number[]): LoadedSegment {
+    const hnsw = createHnsw(dims, params, capacity);
+    const held = new Set<number>();
+    addPoints(hnsw, (function* (vectors) {
+      for (const point of vectors) {
+        held.add(point.label);
+        yield point;
+      }
+    })(this.store.chunkVectors(labels)));
+    return { hnsw, labels: held, deleted: new Set() };
   }
 
   /**
-   * Labels of the k chunks nearest to a vector (fewer if the index holds fewer), nearest first. `ef` lowers
-   * the search breadth for bulk work whose candidates are re-scored exactly (clusters).
+   * Labels of the k chunks nearest to a vector (fewer if the index holds fewer), nearest first, over every
+   * segment. `ef` lowers the search breadth for bulk work whose candidates are re-scored exactly (clusters).
    */
   nearest(vector: Float32Array, k: number, options: { ef?: number; papers?: Set<number> | null } = {}): number[] {
-    const { hnsw, chunks } = this.current();
-    const n = Math.min(k, chunks);
-    if (n <= 0) return [];
+    const { segments } = this.current();
     // With a filter, hnswlib keeps searching until it has n chunks of the allowed papers.
     const allowed = options.papers;
     const paperOf = allowed ? this.store.chunkPapers() : null;
     const filter = allowed ? (label: number) => allowed.has(paperOf!.get(label) ?? -1) : undefined;
-    const before = hnsw.getEf();
-    if (options.ef !== undefined) hnsw.setEf(Math.max(options.ef, n));
-    try {
-      return hnsw.searchKnn(Array.from(vector), n, filter).neighbors;
-    } finally {
-      hnsw.setEf(before);
+    const query = Array.from(vector);
+    const found: { label: number; distance: number }[] = [];
+    for (const { hnsw, labels, deleted } of segments) {
+      const n = Math.min(k, labels.size - deleted.size);
+      if (n <= 0) continue;
+      const before = hnsw.getEf();
+      if (options.ef !== undefined) hnsw.setEf(Math.max(options.ef, n));
+      try {
+        const { neighbors, distances } = hnsw.searchKnn(query, n, filter);
+        neighbors.forEach((label, i) => found.push({ label, distance: distances[i]! }));
+      } finally {
+        hnsw.setEf(before);
+      }
     }
+    if (segments.length > 1) found.sort((a, b) => a.distance - b.distance || a.label - b.label);
+    return found.slice(0, k).map((f) => f.label);
   }
 
-  /** A new index of every chunk vector in the store. */
-  build(dims: number, params: HnswParams, capacity: number): Hnsw {
-    const hnsw = createHnsw(dims, params, capacity);
-    addPoints(hnsw, this.store.chunkVectors());
-    return hnsw;
-  }
-
-  /** Is the newest HNSW file of the current generation on disk, at the size recorded when it was written? */
-  filePresent(): boolean {
+  /**
+   * Do the segments of the current generation hold every chunk, with their files on disk at the sizes
+   * recorded? Cheap: no file is read (labels above the last segment's `to` are the chunks none holds).
+   */
+  complete(): boolean {
     const generation = this.store.state()?.generation;
     const recorded = generation === undefined ? null : this.recorded(generation);
-    try {
-      return recorded !== null && statSync(hnswFile(this.store.dir, recorded.generation)).size === recorded.digest.size;
-    } catch {
-      return false;
-    }
+    if (!recorded) return false;
+    const newest = (this.store.sql("SELECT max(rowid) FROM chunks").pluck().get() as number | null) ?? 0;
+    return newest <= (recorded.segments.at(-1)?.to ?? 0) && recorded.segments.every((s) => {
+      try {
+        return statSync(path.join(this.store.dir, s.file)).size === s.size;
+      } catch {
+        return false;
+      }
+    });
   }
 
-  /** The newest HNSW file written at or before a generation, with its size and sha256 as its writer recorded them. */
-  recorded(generation: number): { generation: number; digest: HnswDigest } | null {
+  /** The newest segment list recorded at or before a generation (a row this papersift cannot read counts as none). */
+  recorded(generation: number): { generation: number; segments: HnswSegment[] } | null {
     const rows = this.store.sql("SELECT key, value FROM meta WHERE key LIKE 'hnsw-%'").all() as { key: string; value: string }[];
-    let best: { generation: number; digest: HnswDigest } | null = null;
+    let best: { generation: number; segments: HnswSegment[] } | null = null;
     for (const { key, value } of rows) {
       const g = Number(key.slice("hnsw-".length));
       if (!Number.isInteger(g) || g > generation || (best && best.generation > g)) continue;
-      // A damaged row counts as missing: the file is rebuilt.
-      const parsed = HnswDigestRow.safeParse(parseJson(value));
-      if (parsed.success) best = { generation: g, digest: parsed.data };
+      // A damaged row counts as missing: the segments are rebuilt.
+      const parsed = HnswRow.safeParse(parseJson(value));
+      if (parsed.success) best = { generation: g, segments: parsed.data.segments };
     }
     return best;
   }
 
   /**
-   * Write the HNSW file for a generation and record its digest. The writer must succeed (and drops other
-   * generations' files and digests); for a reader it is best effort (in a read-only folder it just rebuilds
-   * again next time). Returns whether the file was written.
+   * The lock holder's cleanup when an ingest changed nothing: keep the newest list at or before this
+   * generation, and drop the other rows and every file it does not list.
    */
-  persist(hnsw: Hnsw, generation: number, options: { writer?: boolean } = {}): boolean {
-    const store = this.store;
-    try {
-      const digest = writeHnsw(hnsw, store.dir, generation, options.writer === true);
-      store.db.transaction(() => {
-        store.setMeta(`hnsw-${generation}`, JSON.stringify(digest));
-        if (options.writer) store.sql("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
-      })();
-      return true;
-    } catch (error) {
-      if (options.writer) throw error;
-      return false;
-    }
+  tidy(generation: number): void {
+    const recorded = this.recorded(generation);
+    if (!recorded) return;
+    // Only when there is something to drop: an ingest that changes nothing leaves the database untouched.
+    const others = this.store.sql("SELECT count(*) FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").pluck().get(`hnsw-${recorded.generation}`) as number;
+    if (others) this.record(recorded.generation, recorded.segments, { writer: true });
+    removeStaleHnswFiles(this.store.dir, new Set(recorded.segments.map((s) => s.file)));
   }
 
-  /** After the writer persisted a generation's index: serve it from memory rather than reading the file back. */
-  adopt(index: LoadedHnsw, generation: number, chunks: number): void {
-    this.loaded = { ...index, generation, file: generation, chunks };
+  /** Record a generation's segments; the writer also drops every other generation's row. */
+  record(generation: number, segments: HnswSegment[], options: { writer?: boolean } = {}): void {
+    this.store.db.transaction(() => {
+      this.store.setMeta(`hnsw-${generation}`, JSON.stringify({ segments }));
+      if (options.writer) this.store.sql("DELETE FROM meta WHERE key LIKE 'hnsw-%' AND key <> ?").run(`hnsw-${generation}`);
+    })();
+  }
+
+  /**
+   * A reader writes back what it built, best effort (in a read-only folder it builds again next time): a
+   * rebuild of every chunk as vectors-<generation>.hnsw (two readers rebuilding one snapshot write the same
+   * bytes), a segment of the chunks the list lacks as a file of its own, vectors-<generation>-<pid>.hnsw,
+   * listed after `before`. Readers never delete files.
+   */
+  private persist(generation: number, before: HnswSegment[], segment: LoadedSegment): HnswSegment | null {
+    const file = segmentFile(generation, before.length ? process.pid : undefined);
+    try {
+      const { tmp, size, sha256 } = writeTemp(segment.hnsw, this.store.dir, file);
+      placeSegment(tmp, this.store.dir, file);
+      let to = before.at(-1)?.to ?? 0;
+      for (const label of segment.labels) if (label > to) to = label;
+      const record = { file, size, sha256, count: segment.labels.size, to };
+      this.record(generation, [...before, record]);
+      return record;
+    } catch {
+      return null;
+    }
   }
 }
+
+export type { Hnsw };

@@ -1,10 +1,14 @@
-// The HNSW file is a derived cache of the vectors in SQLite. Its name carries the store generation it was
-// built for (vectors-<generation>.hnsw), so a file from an older ingest is never mistaken for the current
-// one, and writing it is a single rename of a finished temp file.
+// The HNSW index is a derived cache of the vectors in SQLite, kept as a few files ("segments"), each an
+// hnswlib index of part of the chunks, searched together. A generation's list of segments is recorded in
+// SQLite (meta `hnsw-<generation>`) with each file's size and sha256, so a file of another generation or
+// index is never mistaken for one of its own; each is written as a finished temp file renamed into place.
+// Segments let an ingest that adds a few papers write a small file beside the large one instead of rewriting
+// it (issue 21). See docs/storage.md.
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
+import { z } from "zod";
 import { failpoint } from "../failpoint.ts";
 
 const { HierarchicalNSW } = hnswlib;
@@ -21,48 +25,52 @@ export interface HnswParams {
 }
 
 /**
- * efConstruction 100 (Chroma's and Qdrant's default too): on the 24,897 bge chunks of the arXiv sample it
- * builds in 12.0 s against 18.4 s at 200, for recall@10 0.979 against 0.981 at efSearch 128. Indexes keep
- * the parameters they were built with.
+ * efConstruction 64: HNSW insertion is most of a large ingest's work without inference (issue 21), and on
+ * the 24,897 bge chunks of the arXiv sample 64 builds in 7.9 s against 12.0 s at 100 (18.4 s at 200), for
+ * recall@10 0.978 against 0.979 (0.981) at efSearch 128; `npm run bench:query` compares 64 and 100 on
+ * 100,000 of the model's embeddings (docs/benchmarks.md). Indexes keep the parameters they were built with.
  */
-export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 100, efSearch: 128 };
+export const DEFAULT_HNSW: HnswParams = { M: 16, efConstruction: 64, efSearch: 128 };
 
-/** Rebuild compactly once deleted points make up more than this share of the file. */
+/** Rebuild compactly once deleted points make up more than this share of the index. */
 export const MAX_TOMBSTONE_SHARE = 0.25;
+
+/**
+ * Most segments a generation keeps: a query searches every one (each costs about as much as one index of all
+ * the chunks would), so an ingest merges the newest ones once a list would grow past this.
+ */
+export const MAX_SEGMENTS = 4;
 
 const SEED = 100;
 
-export function hnswFile(dir: string, generation: number): string {
-  return path.join(dir, `vectors-${generation}.hnsw`);
+const SEGMENT_FILE = /^vectors-\d+(-\d+)?\.hnsw$/;
+
+/** `vectors-<generation>.hnsw`; a reader that adds a segment of its own to a list puts its pid in the name. */
+export function segmentFile(generation: number, readerPid?: number): string {
+  return `vectors-${generation}${readerPid === undefined ? "" : `-${readerPid}`}.hnsw`;
 }
+
+/** One segment as recorded: its file, checked before hnswlib may read it, and what it holds. */
+export const HnswSegment = z.object({
+  file: z.string().regex(SEGMENT_FILE),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Elements in the file, deleted ones included. */
+  count: z.number().int().nonnegative(),
+  /**
+   * Every chunk with a label (rowid) up to this, above the previous segment's `to`, that was in the store when
+   * the file was written is in it. Chunks written later get larger labels (AUTOINCREMENT), so an ingest knows
+   * which chunks no segment holds without reading the files.
+   */
+  to: z.number().int().nonnegative(),
+});
+export type HnswSegment = z.infer<typeof HnswSegment>;
 
 export function createHnsw(dims: number, params: HnswParams, capacity: number): Hnsw {
   const index = new HierarchicalNSW("cosine", dims);
   index.initIndex({ maxElements: Math.max(16, capacity), m: params.M, efConstruction: params.efConstruction, randomSeed: SEED });
   index.setEf(params.efSearch);
   return index;
-}
-
-/** What the writer recorded in SQLite about the file it wrote: checked before hnswlib may read it. */
-export interface HnswDigest {
-  size: number;
-  sha256: string;
-}
-
-/**
- * Size and sha256 of a file, read in blocks: an HNSW file of a large corpus is hundreds of MB, and hnswlib
- * holds its own copy once it is loaded. Also returns the header, for headerFits.
- */
-function digestOf(file: string): HnswDigest & { header: Buffer } {
-  const hash = createHash("sha256");
-  const header = Buffer.alloc(HEADER);
-  let size = 0;
-  forEachBlock(file, () => 4 << 20, (block) => {
-    if (size < HEADER) block.copy(header, size, 0, Math.min(block.length, HEADER - size));
-    hash.update(block);
-    size += block.length;
-  });
-  return { size, sha256: hash.digest("hex"), header: header.subarray(0, Math.min(size, HEADER)) };
 }
 
 /** Read a file front to back in blocks whose length `next` chooses; `each` sees every block in order. */
@@ -84,6 +92,7 @@ function forEachBlock(file: string, next: (offset: number) => number, each: (blo
 }
 
 const HEADER = 96;
+const BLOCK = 4 << 20;
 
 /**
  * Does the header agree with the vectors' dims and the file's size? hnswlib trusts its input: a damaged
@@ -104,55 +113,71 @@ function headerFits(bytes: Buffer, size: number, dims: number): boolean {
   );
 }
 
-/** An HNSW index as loaded, with the labels its file marks deleted (hnswlib cannot be asked). */
-export interface LoadedHnsw {
-  hnsw: Hnsw;
+/** What one pass over a segment file finds: its labels, and those it marks deleted (hnswlib cannot be asked). */
+export interface SegmentScan {
+  labels: number[];
   deleted: Set<number>;
 }
 
 /**
- * Read the file for this generation; null (the caller rebuilds from SQLite) if it is missing, or does not
- * match the size and sha256 recorded when it was written: damaged, truncated, or some other index's file.
- * One pass over the file checks it and collects the labels of elements marked deleted: byte 2 of an
- * element's level-0 link header (hnswalg.h isMarkedDeleted); the label is the u64 at labelOffset.
+ * Check a segment file against its record (size, sha256, a header that fits the dims) and list its labels;
+ * null if it is missing or does not match: damaged, truncated, or some other index's file. One pass reads the
+ * level-0 block element by element: byte 2 of an element's link header is hnswlib's deleted mark
+ * (hnswalg.h isMarkedDeleted), and its label is the u64 at labelOffset.
  */
-export function readHnsw(file: string, dims: number, params: HnswParams, expected: HnswDigest | null): LoadedHnsw | null {
-  if (!expected) return null;
+export function scanSegment(dir: string, segment: HnswSegment, dims: number): SegmentScan | null {
   const hash = createHash("sha256");
-  let header: Buffer | null = null;
-  let layout: { count: number; perElement: number; labelOffset: number } | null = null;
+  const labels: number[] = [];
   const deleted = new Set<number>();
+  let layout: { end: number; perElement: number; labelOffset: number } | null = null;
   let size = 0;
   try {
-    if (statSync(file).size !== expected.size) return null;
     forEachBlock(
-      file,
+      path.join(dir, segment.file),
       // The header alone, then whole elements of the level-0 block, then the rest.
-      (offset) => (offset === 0 ? HEADER : layout && offset < HEADER + layout.count * layout.perElement ? Math.max(1, Math.floor((4 << 20) / layout.perElement)) * layout.perElement : 4 << 20),
+      (offset) => (offset === 0 ? HEADER : layout && offset < layout.end ? Math.max(1, Math.floor(BLOCK / layout.perElement)) * layout.perElement : BLOCK),
       (block, offset) => {
         hash.update(block);
         size += block.length;
+        if (size > segment.size) throw new Error("longer than recorded");
         if (offset === 0) {
-          header = Buffer.from(block);
-          if (!headerFits(header, expected.size, dims)) throw new Error("header does not fit");
-          layout = { count: Number(header.readBigUInt64LE(16)), perElement: Number(header.readBigUInt64LE(24)), labelOffset: Number(header.readBigUInt64LE(32)) };
+          if (!headerFits(block, segment.size, dims)) throw new Error("header does not fit");
+          const perElement = Number(block.readBigUInt64LE(24));
+          layout = { end: HEADER + Number(block.readBigUInt64LE(16)) * perElement, perElement, labelOffset: Number(block.readBigUInt64LE(32)) };
           return;
         }
-        if (!layout || offset >= HEADER + layout.count * layout.perElement) return;
-        for (let at = 0; at + layout.perElement <= block.length; at += layout.perElement) {
-          if (block[at + 2]! & 1) deleted.add(Number(block.readBigUInt64LE(at + layout.labelOffset)));
+        if (!layout || offset >= layout.end) return;
+        const level0 = Math.min(block.length, layout.end - offset);
+        for (let at = 0; at + layout.perElement <= level0; at += layout.perElement) {
+          const label = Number(block.readBigUInt64LE(at + layout.labelOffset));
+          labels.push(label);
+          if (block[at + 2]! & 1) deleted.add(label);
         }
       },
     );
   } catch {
     return null;
   }
-  if (size !== expected.size || hash.digest("hex") !== expected.sha256 || !header) return null;
+  if (size !== segment.size || hash.digest("hex") !== segment.sha256 || labels.length !== segment.count) return null;
+  return { labels, deleted };
+}
+
+/** A segment in memory: the index, its labels, and those marked deleted (by its file, or since it was read). */
+export interface LoadedSegment {
+  hnsw: Hnsw;
+  labels: Set<number>;
+  deleted: Set<number>;
+}
+
+/** Check a segment file (scanSegment), then let hnswlib read it; null if it does not match its record. */
+export function readSegment(dir: string, segment: HnswSegment, dims: number, params: HnswParams): LoadedSegment | null {
+  const scan = scanSegment(dir, segment, dims);
+  if (!scan) return null;
   try {
-    const index = new HierarchicalNSW("cosine", dims);
-    index.readIndexSync(file);
-    index.setEf(params.efSearch);
-    return { hnsw: index, deleted };
+    const hnsw = new HierarchicalNSW("cosine", dims);
+    hnsw.readIndexSync(path.join(dir, segment.file));
+    hnsw.setEf(params.efSearch);
+    return { hnsw, labels: new Set(scan.labels), deleted: scan.deleted };
   } catch {
     return null;
   }
@@ -166,25 +191,29 @@ export function addPoints(index: Hnsw, points: Iterable<{ label: number; vector:
 }
 
 /**
- * Write atomically as vectors-<generation>.hnsw. The writer (who holds the ingest lock) also drops the files
- * of other generations; a reader that rebuilt a missing file must not, as the writer may be mid-rename.
+ * Write an index to a temp file beside its final name (`<file>.tmp-<pid>`) and digest it: slow for a large
+ * index, so an ingest does it in its worker thread; placeSegment then renames it into place.
  */
-export function writeHnsw(index: Hnsw, dir: string, generation: number, cleanUp: boolean): HnswDigest {
-  const file = hnswFile(dir, generation);
-  const tmp = `${file}.tmp-${process.pid}`;
+export function writeTemp(index: Hnsw, dir: string, file: string): { tmp: string; size: number; sha256: string } {
+  const tmp = path.join(dir, `${file}.tmp-${process.pid}`);
   index.writeIndexSync(tmp);
-  const { size, sha256 } = digestOf(tmp);
-  const digest = { size, sha256 };
-  failpoint("before-hnsw-rename");
-  renameSync(tmp, file);
-  if (cleanUp) removeStaleHnswFiles(dir, generation);
-  return digest;
+  const hash = createHash("sha256");
+  let size = 0;
+  forEachBlock(tmp, () => BLOCK, (block) => {
+    hash.update(block);
+    size += block.length;
+  });
+  return { tmp, size, sha256: hash.digest("hex") };
 }
 
-/** Files of other generations, and temp files a killed process left behind. Only the lock holder calls this. */
-export function removeStaleHnswFiles(dir: string, generation: number): void {
-  const keep = path.basename(hnswFile(dir, generation));
+export function placeSegment(tmp: string, dir: string, file: string): void {
+  failpoint("before-hnsw-rename");
+  renameSync(tmp, path.join(dir, file));
+}
+
+/** Segment files not in `keep`, and temp files a killed process left behind. Only the lock holder calls this. */
+export function removeStaleHnswFiles(dir: string, keep: Set<string>): void {
   for (const name of readdirSync(dir)) {
-    if (/^vectors-\d+\.hnsw(\.tmp-\d+)?$/.test(name) && name !== keep) rmSync(path.join(dir, name), { force: true });
+    if (/^vectors-\d+(-\d+)?\.hnsw(\.tmp-\d+)?$/.test(name) && !keep.has(name)) rmSync(path.join(dir, name), { force: true });
   }
 }

@@ -222,6 +222,14 @@ export class Store {
     }));
   }
 
+  /** How many chunks these papers (by id) have. */
+  chunksOf(ids: string[]): number {
+    if (!ids.length) return 0;
+    return this.sql("SELECT count(*) FROM chunks WHERE paper IN (SELECT rowid FROM papers WHERE id IN (SELECT value FROM json_each(?)))")
+      .pluck()
+      .get(JSON.stringify(ids)) as number;
+  }
+
   chunksByLabel(labels: number[]): Map<number, ChunkRow> {
     const get = this.sql(`SELECT ${CHUNK_COLUMNS} FROM chunks c JOIN papers p ON p.rowid = c.paper WHERE c.rowid = ?`);
     const rows = new Map<number, ChunkRow>();

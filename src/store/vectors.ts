@@ -6,6 +6,7 @@
 // built from the decoded vectors, so a rebuild from SQLite reproduces it exactly.
 // Layout: float32 little-endian scale, then dims × int8; component = int8 × scale.
 import { createHash } from "node:crypto";
+import { endianness } from "node:os";
 
 export function encodeVector(vector: Float32Array): Buffer {
   let max = 0;
@@ -13,7 +14,8 @@ export function encodeVector(vector: Float32Array): Buffer {
   const scale = max / 127 || 1;
   const blob = Buffer.alloc(4 + vector.length);
   blob.writeFloatLE(scale, 0);
-  for (let i = 0; i < vector.length; i++) blob.writeInt8(Math.round(vector[i]! / scale), 4 + i);
+  const bytes = new Int8Array(blob.buffer, blob.byteOffset + 4, vector.length);
+  for (let i = 0; i < vector.length; i++) bytes[i] = Math.round(vector[i]! / scale);
   return blob;
 }
 
@@ -30,12 +32,11 @@ export function decodeVector(blob: Buffer): Float32Array {
  * and quantizing them again would move cluster cohesion and centrality in the fourth decimal.
  */
 export function encodeFloat32(vector: Float32Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(Float32Array.from(vector).buffer);
   const blob = Buffer.alloc(vector.length * 4);
   vector.forEach((x, i) => blob.writeFloatLE(x, i * 4));
   return blob;
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function decodeFloat32(blob: Buffer): Float32Array {
   const out = new Float32Array(blob.length / 4);
@@ -48,6 +49,9 @@ export function decodeFloat32(blob: Buffer): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = blob.readFloatLE(i * 4);
   return out;
 }
+
+/** Typed arrays use the platform's byte order: on a little-endian one they are the stored layout as they are. */
+const LITTLE_ENDIAN = endianness() === "LE";
 
 /** 128 bits of sha256(model fingerprint, text): the same text under the same model is embedded once. */
 export function contentKey(modelFingerprint: string, text: string): Buffer {

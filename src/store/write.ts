@@ -8,7 +8,7 @@ import { failpoint } from "../failpoint.ts";
 import { normalisedMean } from "../similarity.ts";
 import { encodeTermCounts, termCounts } from "../term-vectors.ts";
 import type { Change, Store, StoreState } from "./store.ts";
-import { encodeFloat32, encodeVector } from "./vectors.ts";
+import { decodeVector, encodeFloat32, encodeVector } from "./vectors.ts";
 
 /** Which of these content keys have no vector yet. */
 export function missingVectors(store: Store, keys: Buffer[]): Buffer[] {
@@ -45,7 +45,7 @@ export function applyChange(
   const deleteFts = sql("INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', ?, ?)");
   const deleteChunkRows = sql("DELETE FROM chunks WHERE paper = ?");
   const deletePaper = sql("DELETE FROM papers WHERE rowid = ?");
-  const vectorRow = sql("SELECT rowid FROM vectors WHERE key = ?").pluck();
+  const vectorRow = sql("SELECT rowid, data FROM vectors WHERE key = ?");
   const insertFts = sql("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)");
   const paperRow = sql("SELECT rowid FROM papers WHERE id = ?").pluck();
   const insertPaper = sql(
@@ -78,22 +78,27 @@ export function applyChange(
     for (const paper of change.write) {
       const { chunks, ...fields } = paper;
       let rowid = paperRow.get(paper.id) as number | undefined;
-      // Old chunks go first, while the row still holds the text they were indexed with.
-      if (rowid !== undefined && chunks) dropChunks(rowid);
-      if (rowid === undefined) {
+      // A new paper has no chunks, categories or vector to drop: most of a first ingest's papers. An edited
+      // one's old chunks go first, while its row still holds the text they were indexed with.
+      const isNew = rowid === undefined;
+      if (!isNew && chunks) dropChunks(rowid!);
+      if (isNew) {
         rowid = Number(insertPaper.run(fields).lastInsertRowid);
       } else {
         updatePaper.run({ ...fields, rowid });
       }
-      writeFacets(store, rowid, fields.bib);
+      writeFacets(store, rowid!, fields.bib, isNew);
       if (!chunks) continue;
+      // The paper's vector is the mean of its chunks' vectors in chunk order, decoded as readers decode them.
+      const vectors: Float32Array[] = [];
       for (const c of chunks) {
-        const vector = vectorRow.get(c.key) as number;
-        const label = Number(insertChunk.run(rowid, c.ord, c.titleChars, c.start, c.end, c.tokens, vector).lastInsertRowid);
+        const vector = vectorRow.get(c.key) as { rowid: number; data: Buffer };
+        const label = Number(insertChunk.run(rowid, c.ord, c.titleChars, c.start, c.end, c.tokens, vector.rowid).lastInsertRowid);
         insertFts.run(label, c.text);
         addedLabels.push(label);
+        vectors.push(decodeVector(vector.data));
       }
-      insertPaperVector.run(rowid, encodeFloat32(meanOfChunks(store, rowid)));
+      insertPaperVector.run(rowid, encodeFloat32(normalisedMean(vectors, vectors[0]?.length ?? 0)));
       // Chunks are rewritten exactly when the title or abstract changed, and so are the terms.
       writeTerms.run(rowid, encodeTermCounts(termCounts(fields.title, fields.abstract)));
     }
@@ -165,14 +170,17 @@ export function fillDerived(store: Store, from: number): void {
   if (from < 5) fillFts(store);
 }
 
-/** The filter and identifier columns and the categories of one paper, from its normalised metadata JSON. */
-function writeFacets(store: Store, rowid: number, json: string | null): void {
+/**
+ * The filter and identifier columns and the categories of one paper, from its normalised metadata JSON
+ * (`isNew`: a paper just inserted, which has no categories to drop).
+ */
+function writeFacets(store: Store, rowid: number, json: string | null, isNew = false): void {
   const bib = json ? (JSON.parse(json) as Bibliographic) : null;
   const facets = facetsOf(bib);
   store
     .sql("UPDATE papers SET date = ?, authors_key = ?, doi = ?, arxiv = ?, pmid = ? WHERE rowid = ?")
     .run(facets.date, facets.authorsKey, bib?.doi ?? null, bib?.arxiv ?? null, bib?.pmid ?? null, rowid);
-  store.sql("DELETE FROM paper_categories WHERE paper = ?").run(rowid);
+  if (!isNew) store.sql("DELETE FROM paper_categories WHERE paper = ?").run(rowid);
   const insert = store.sql("INSERT INTO paper_categories (paper, category) VALUES (?, ?)");
   for (const category of facets.categories) insert.run(rowid, category);
 }
