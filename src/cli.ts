@@ -2,6 +2,7 @@
 // Each group of commands registers itself from cli/; this file maps errors to one line and an exit status.
 import { Command, CommanderError } from "commander";
 import { exitCodeFor } from "./errors.ts";
+import { runInterruptHooks } from "./interrupt.ts";
 import { registerIngest } from "./cli/ingest.ts";
 import { registerQueries } from "./cli/query.ts";
 import { registerRecommend } from "./cli/recommend.ts";
@@ -29,13 +30,20 @@ registerQueries(program);
 registerRecommend(program);
 registerServers(program);
 
-process.on("SIGINT", () => process.exit(130));
+// Ctrl-C: workers end their current step first (interrupt.ts); a second Ctrl-C does not wait.
+let interrupted = false;
+process.on("SIGINT", () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  process.exitCode = 130;
+  void runInterruptHooks().finally(() => process.exit(130));
+});
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else {
+  } else if (!interrupted) {
     report(error);
     process.exitCode = exitCodeFor(error);
   }

@@ -25,20 +25,31 @@ beforeAll(async () => {
 afterAll(() => index?.close());
 
 describe("search", () => {
-  it("puts the paper first when asked about its own content, in every mode", async () => {
-    const papers = bundledPapers();
-    for (const paper of [papers[3]!, papers[30]!, papers[60]!]) {
-      // The abstract's second sentence, reworded as a question.
-      const sentence = paper.abstract.split(/(?<=\.)\s+/)[1]!;
+  it("finds the paper when asked about its own content: lexical and hybrid first, dense near the top", async () => {
+    // The abstract's second sentence of every bundled paper, reworded as a question. Lexical search is exact
+    // arithmetic on the words, so it must put every paper first. Dense alone is not held per paper: a generic
+    // sentence ("a well-trained reward model can substantially improve model performances at inference
+    // time") scores within 0.01 of two other reward-model papers, and which of the three comes first moves
+    // with onnxruntime's version and the CPU's int8 kernels (vectors agree to cosine ≈ 0.999). Its rates
+    // over the 71 papers do not: measured 38 first, 50 in the top 3, 57 in the top 10 (onnxruntime 1.27).
+    const ranks = { dense: [] as number[], lexical: [] as number[], hybrid: [] as number[] };
+    for (const paper of bundledPapers()) {
+      const sentence = paper.abstract.split(/(?<=\.)\s+/)[1];
+      if (!sentence) continue;
       for (const mode of ["dense", "lexical", "hybrid"] as const) {
-        const { results } = await index.search(`What work says: ${sentence}`, { k: 5, mode });
-        // Dense alone may put close neighbours first for a generic sentence: with bge-small, "a well-trained
-        // reward model can substantially improve model performances at inference time" scores 0.780 and
-        // 0.779 for two other reward-model papers and 0.771 for its own, third. Hybrid and lexical put it first.
-        if (mode === "dense") expect(results.slice(0, 3).map((r) => r.id), `${mode}: ${sentence}`).toContain(paper.id);
-        else expect(results[0]?.id, `${mode}: ${sentence}`).toBe(paper.id);
+        const { results } = await index.search(`What work says: ${sentence}`, { k: 10, mode });
+        ranks[mode].push(results.findIndex((r) => r.id === paper.id));
       }
     }
+    const share = (mode: keyof typeof ranks, k: number) => ranks[mode].filter((r) => r >= 0 && r < k).length / ranks[mode].length;
+    expect(ranks.lexical.length).toBeGreaterThanOrEqual(70);
+    expect(share("lexical", 1)).toBe(1);
+    expect(share("hybrid", 1)).toBeGreaterThanOrEqual(0.7);
+    expect(share("hybrid", 10)).toBeGreaterThanOrEqual(0.9);
+    expect(share("dense", 10)).toBeGreaterThanOrEqual(0.7);
+    // Three papers named, as before: hybrid puts each first.
+    const papers = bundledPapers();
+    for (const i of [3, 30, 60]) expect(ranks.hybrid[i], papers[i]!.id).toBe(0);
   });
 
   it("returns k papers, each once, best first, with snippet and source", async () => {
@@ -237,8 +248,9 @@ describe("topics: a coarse level over the clusters", () => {
     const inTopics = c.topics.reduce((n, t) => n + t.size, 0);
     expect(c.coverage).toBeCloseTo(inTopics / 71, 3);
     expect(new Set(c.topics.flatMap((t) => t.papers.map((p) => p.id))).size).toBe(inTopics); // no paper twice
+    // A topic has the minimum size (5 here) or holds a fine cluster (issue 17: no cluster without a topic).
     for (const t of c.topics) {
-      expect(t.size).toBeGreaterThanOrEqual(5);
+      expect(t.size >= 5 || t.clusters.length > 0, `topic ${t.id}: ${t.size} papers, clusters ${t.clusters}`).toBe(true);
       expect(t.label.length).toBeGreaterThan(0);
     }
     // A lower resolution gives fewer, larger topics: never more.
@@ -349,18 +361,25 @@ describe("stats and schema", () => {
     db.close();
   });
 
-  it("stores vectors as int8 + scale, within cosine 0.9999 of the embedding", async () => {
-    const [v] = await embedder.embed(["quantized storage of sentence embeddings"]);
-    const blob = encodeVector(v!);
-    expect(blob.length).toBe(4 + 384);
-    const back = decodeVector(blob);
-    let dot = 0;
-    let norm = 0;
-    for (let i = 0; i < 384; i++) {
-      dot += v![i]! * back[i]!;
-      norm += back[i]! * back[i]!;
+  it("stores vectors as int8 + scale: each component within half a step, cosine ≥ 0.9997 to the embedding", async () => {
+    // Measured on the bundled papers' bge-small vectors: cosine 0.99978 at worst, 0.99986 median (the same
+    // under onnxruntime 1.14, 1.27 and 1.30). One large component sets the step for all 384.
+    const vectors = await embedder.embed(bundledPapers().map((p) => p.abstract));
+    let back: Float32Array = new Float32Array();
+    for (const v of vectors) {
+      const blob = encodeVector(v);
+      expect(blob.length).toBe(4 + 384);
+      back = decodeVector(blob);
+      const step = blob.readFloatLE(0);
+      let dot = 0;
+      let norm = 0;
+      for (let i = 0; i < 384; i++) {
+        expect(Math.abs(back[i]! - v[i]!)).toBeLessThanOrEqual(step / 2 + 1e-7);
+        dot += v[i]! * back[i]!;
+        norm += back[i]! * back[i]!;
+      }
+      expect(dot / Math.sqrt(norm)).toBeGreaterThanOrEqual(0.9997);
     }
-    expect(dot / Math.sqrt(norm)).toBeGreaterThan(0.9999);
     expect(decodeVector(encodeVector(back))).toEqual(back); // decoding is a fixed point: rebuilds are exact
   });
 });

@@ -2,6 +2,7 @@
 // workers stay busy whatever the mix of lengths. Idle workers do not keep the process alive.
 import type { Worker } from "node:worker_threads";
 import { PapersiftError } from "../errors.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { startWorker } from "../worker.ts";
 import type { SessionSpec } from "./session.ts";
 import type { WorkerReply, WorkerRequest } from "./worker.ts";
@@ -23,6 +24,9 @@ export async function startPool(spec: Omit<SessionSpec, "threads">, workers: num
   const queue: Job[] = [];
   const idle: Worker[] = [];
   const busy = new Map<Worker, { id: number; job: Job }>();
+  // Workers whose run is in flight when the pool closes: each is terminated once its reply arrives, never
+  // during the run (that aborts the process).
+  const draining = new Map<Worker, () => void>();
   let broken: Error | null = null;
   let nextId = 0;
 
@@ -53,6 +57,8 @@ export async function startPool(spec: Omit<SessionSpec, "threads">, workers: num
           resolve(worker);
           return dispatch();
         }
+        const drained = draining.get(worker);
+        if (drained) return drained();
         const current = busy.get(worker);
         busy.delete(worker);
         worker.unref();
@@ -69,6 +75,7 @@ export async function startPool(spec: Omit<SessionSpec, "threads">, workers: num
         fail(wrapped);
       });
       worker.on("exit", (code) => {
+        draining.get(worker)?.();
         if (code !== 0) fail(new PapersiftError("EMBED_FAILED", `an embedding worker stopped (exit code ${code})`));
       });
     });
@@ -84,13 +91,18 @@ export async function startPool(spec: Omit<SessionSpec, "threads">, workers: num
       });
     },
     async close() {
+      unregister();
       broken ??= new PapersiftError("EMBED_FAILED", "the embedder was closed");
-      const workersNow = [...idle, ...busy.keys()];
+      const running = [...busy.keys()];
+      const drained = running.map((w) => new Promise<void>((resolve) => draining.set(w, resolve)));
+      const workersNow = [...idle, ...running];
       idle.length = 0;
       fail(broken);
+      await Promise.all(drained);
       await Promise.all(workersNow.map((w) => w.terminate()));
     },
   };
+  const unregister = onInterrupt(() => pool.close());
   if (failed) {
     await pool.close();
     throw failed.reason;

@@ -2,7 +2,8 @@
 //
 // A stored vector is int8 with one float32 scale (388 bytes for 384 dims, a quarter of float32): the index
 // must stay under 4 KB per chunk, and the HNSW file already holds a float32 copy. The quantization error
-// (cosine to the original ≈ 0.99996) is far below the int8 model's own (≈ 0.99). The HNSW index is always
+// (cosine to the original: median 0.99986, worst 0.99978 on the bundled papers under bge-small) is far
+// below the int8 model's own (≈ 0.99). The HNSW index is always
 // built from the decoded vectors, so a rebuild from SQLite reproduces it exactly.
 // Layout: float32 little-endian scale, then dims × int8; component = int8 × scale.
 import { createHash } from "node:crypto";
