@@ -13,6 +13,7 @@ const catalogue = {
   CORPUS_NOT_FOUND: { kind: "input", hint: "pass --corpus a folder of papers (.bib, .ris, .json, .nbib, .xml, .jsonl, .txt, .md)" },
   CORPUS_UNREADABLE: { kind: "failure", hint: "check the folder's permissions (papersift only needs to read it)" },
   CORPUS_GONE: { kind: "failure", hint: "restore the folder, then run `papersift ingest --watch` again" },
+  WATCH_FAILED: { kind: "failure", hint: "run `papersift ingest --watch` again, or sync without --watch" },
   CORPUS_EMPTY: { kind: "input", hint: "add papers with abstracts (a .bib, .ris, CSL .json, PubMed or OpenAlex export, .jsonl, .txt or .md) to the corpus folder" },
   CORPUS_MALFORMED: { kind: "input", hint: "fix the entry, or drop --strict to skip malformed entries with a warning" },
   INDEX_IN_CORPUS: { kind: "input", hint: "put the index outside the corpus folder: papersift never writes into the corpus" },

@@ -1,6 +1,6 @@
 // The real CLI, spawned on real temp folders: JSON shapes of the contract, exit codes, messages.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest } from "../src/index.ts";
@@ -224,6 +224,44 @@ describe("papersift ingest --watch", () => {
       writeTxt(path.join(corpus, "b.txt"), bundledPapers().slice(2, 3));
       await next(2);
       expect(summaries[1]).toMatchObject({ papers: 3, added: 1, unchanged: 2 });
+    } finally {
+      child.kill("SIGINT");
+    }
+  });
+
+  it("re-syncs after each whole-file rewrite (a temp file renamed over it, as Zotero's auto-export writes)", async () => {
+    const corpus = tempDir();
+    const papers = bundledPapers().slice(0, 3);
+    writeTxt(path.join(corpus, "library.txt"), papers);
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--watch", "--json", "--corpus", corpus, "--index", path.join(tempDir(), "idx")]);
+    const summaries: Record<string, number>[] = [];
+    let buffered = "";
+    child.stdout.on("data", (d) => {
+      buffered += d;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) if (line.trim()) summaries.push(JSON.parse(line));
+    });
+    const next = (count: number) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no summary #${count}: the rewrite was missed`)), 60_000);
+        const check = () => {
+          if (summaries.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          } else setTimeout(check, 50);
+        };
+        check();
+      });
+    try {
+      await next(1);
+      for (let round = 1; round <= 5; round++) {
+        const edited = papers.map((p, i) => (i === 0 ? { ...p, abstract: `${p.abstract} Revision ${round}.` } : p));
+        writeTxt(path.join(corpus, "library.txt.tmp"), edited);
+        renameSync(path.join(corpus, "library.txt.tmp"), path.join(corpus, "library.txt"));
+        await next(round + 1);
+        expect(summaries[round], `rewrite ${round}: ${JSON.stringify(summaries)}`).toMatchObject({ papers: 3, updated: 1 });
+      }
     } finally {
       child.kill("SIGINT");
     }

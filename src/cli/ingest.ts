@@ -1,5 +1,6 @@
 // papersift ingest: sync the index with the corpus, once or whenever files change (--watch).
-import { existsSync, watch } from "node:fs";
+import { existsSync } from "node:fs";
+import { watch } from "chokidar";
 import { Option, type Command } from "commander";
 import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS, defaultWorkers } from "../config.ts";
 import { PapersiftError } from "../errors.ts";
@@ -58,7 +59,11 @@ async function runIngest(flags: IngestFlags): Promise<void> {
   const stopped = new Promise<never>((_, reject) => (stop = reject));
   stopped.catch(() => {}); // awaited only once the first sync succeeded
   const gone = () => new PapersiftError("CORPUS_GONE", `the corpus folder ${flags.corpus} was removed; stopped watching`);
-  const watcher = watch(flags.corpus, { recursive: true }, () => {
+  // chokidar, not fs.watch(recursive): Node 20's recursive watcher on Linux follows each file's inode, so a
+  // file replaced by rename (Zotero's auto-export, most editors' safe save) went unwatched after a rewrite
+  // or two. chokidar watches the folders, which a rename does not replace.
+  const watcher = watch(flags.corpus, { ignoreInitial: true, followSymlinks: true });
+  watcher.on("all", () => {
     clearTimeout(timer);
     if (!existsSync(flags.corpus)) return stop(gone());
     // Editors write in bursts; re-sync once things are quiet.
@@ -66,9 +71,9 @@ async function runIngest(flags: IngestFlags): Promise<void> {
       running = running.then(() => once()).catch((error) => report(error));
     }, 500);
   });
-  // Removing the folder closes the watcher; without this the process would just fall off the event loop.
-  watcher.on("error", () => stop(gone()));
-  watcher.on("close", () => stop(gone()));
+  watcher.on("error", () => stop(existsSync(flags.corpus) ? new PapersiftError("WATCH_FAILED", `could not watch ${flags.corpus}; stopped watching`) : gone()));
+  // Wait until the folders are watched, so an edit made during the first sync is seen.
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   try {
     const first = once();
     running = first.catch(() => {});
@@ -76,8 +81,8 @@ async function runIngest(flags: IngestFlags): Promise<void> {
     warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);
     await stopped;
   } finally {
-    watcher.close();
     clearTimeout(timer);
+    await watcher.close();
   }
 }
 
