@@ -183,7 +183,7 @@ export interface Stats {
   /** The date range of the papers that have a date. */
   dates: { from: string | null; to: string | null; papers: number };
   /** Each corpus file of the last ingest: its format, papers in the index, and entries skipped. */
-  files: { file: string; format: string | null; papers: number; noAbstract: number; malformed: number; skipped?: string }[];
+  files: { file: string; format: string | null; papers: number; noAbstract: number; malformed: number; duplicates: number; skipped?: string }[];
 }
 
 /** One paper in full: its text, its metadata (as on every Hit), keywords and type, and the record as read. */
@@ -247,7 +247,7 @@ function corpusFilesOf(store: Store): Stats["files"] {
   const reported = parsed?.success ? parsed.data : [];
   const files = reported.map((f) => ({ ...f, papers: papers.get(f.file) ?? 0 }));
   // Papers of files the last ingest could not read (kept as they were) still count.
-  for (const [file, n] of papers) if (!reported.some((f) => f.file === file)) files.push({ file, format: null, papers: n, noAbstract: 0, malformed: 0 });
+  for (const [file, n] of papers) if (!reported.some((f) => f.file === file)) files.push({ file, format: null, papers: n, noAbstract: 0, malformed: 0, duplicates: 0 });
   return files.map(({ entries: _entries, ...f }) => f);
 }
 
@@ -258,6 +258,8 @@ const FilesRow = z.array(
     entries: z.number().optional(),
     noAbstract: z.number(),
     malformed: z.number(),
+    // Absent in an index written before duplicates were counted.
+    duplicates: z.number().default(0),
     skipped: z.string().optional(),
   }),
 );

@@ -52,9 +52,22 @@ export interface IngestSummary {
   plan: { added: string[]; changed: string[]; moved: string[]; removed: string[] };
 }
 
-/** "library.bib: 37 entries have no abstract": one line per file that had records without one. */
-export function noAbstractLines(files: FileReport[]): string[] {
-  return files.filter((f) => f.noAbstract > 0).map((f) => `${f.file}: ${f.noAbstract} ${f.noAbstract === 1 ? "entry has" : "entries have"} no abstract`);
+/**
+ * "library.bib: 37 entries have no abstract, 2 malformed entries": one line per file that lost entries (no
+ * abstract, malformed, duplicates of another entry) or was not read, so no file with losses goes unnamed.
+ */
+export function lossLines(files: FileReport[]): string[] {
+  const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+  return files.flatMap((f) => {
+    const parts = [
+      f.noAbstract > 0 && n(f.noAbstract, "entry has no abstract", "entries have no abstract"),
+      f.malformed > 0 && n(f.malformed, "malformed entry", "malformed entries"),
+      f.duplicates > 0 && n(f.duplicates, "duplicate of another entry", "duplicates of other entries"),
+      // A file of a type papersift does not read is no export: its notice says so already.
+      f.skipped !== undefined && f.skipped !== "unknown file type" && `not read (${f.skipped})`,
+    ].filter((x): x is string => !!x);
+    return parts.length ? [`${f.file}: ${parts.join(", ")}`] : [];
+  });
 }
 
 /** Why a corpus gave no papers, file by file (issue 17 §18). */

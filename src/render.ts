@@ -140,7 +140,7 @@ function renderFiles(files: Stats["files"]): string[] {
   if (!files.length) return [];
   const formats = [...new Set(files.map((f) => f.format).filter(Boolean))].join(", ");
   const line = (f: Stats["files"][number]) => {
-    const skipped = [f.noAbstract && `${f.noAbstract} without an abstract`, f.malformed && `${f.malformed} malformed`, f.skipped].filter(Boolean).join(", ");
+    const skipped = [f.noAbstract && `${f.noAbstract} without an abstract`, f.malformed && `${f.malformed} malformed`, f.duplicates && `${f.duplicates} duplicates`, f.skipped].filter(Boolean).join(", ");
     return `  ${printable(f.file)} (${f.format ?? "not read"}): ${f.papers} papers${skipped ? `; skipped ${printable(skipped)}` : ""}`;
   };
   return [

@@ -224,20 +224,21 @@ describe("hostile corpus", () => {
     const huge = Array.from({ length: 66_000 }, (_, i) => `Reward shaping variant ${i} changes the optimal policy unless potential-based.`).join(" ");
     writeFileSync(path.join(corpus, "huge.jsonl"), JSON.stringify({ id: "huge", title: "A Five Megabyte Abstract", abstract: huge }) + "\n");
     writeFileSync(path.join(corpus, "long-title.md"), `# ${"Very ".repeat(2_000)}Long Title\n\nA short abstract.\n`);
-    writeFileSync(path.join(corpus, "dups.jsonl"), Array.from({ length: 1000 }, (_, i) => JSON.stringify({ id: `dup-${i % 20}`, title: "Same Title", abstract: `Copy ${i}.` })).join("\n"));
+    writeFileSync(path.join(corpus, "dups.jsonl"), Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `dup-${i % 20}`, title: "Same Title", abstract: `Copy ${i}.` })).join("\n"));
     mkdirSync(path.join(corpus, "sub"));
     symlinkSync(corpus, path.join(corpus, "sub", "loop"));
 
     const started = performance.now();
     const summary = await ingest({ corpus, index: tempDir() }, { embedder });
     expect(performance.now() - started).toBeLessThan(60_000);
-    expect(summary.papers).toBe(2 + 1 + 1 + 1 + 1 + 20); // good ×2, latin1, nested neighbour, huge, long title, 20 distinct dup ids
+    // good ×2, latin1, nested neighbour, huge, long title, and the 200 dups: distinct papers sharing 20 ids are all kept (review 18 #1)
+    expect(summary.papers).toBe(2 + 1 + 1 + 1 + 1 + 200);
     const problems = summary.problems.map((p) => `${p.file}:${p.line}`);
     expect(problems).toEqual(expect.arrayContaining(["junk.txt:1", "latin1.md:1", "nested.jsonl:1", "empty.md:1"]));
     const notices = summary.notices.join("\n");
     expect(notices).toMatch(/huge\.jsonl:1: abstract of \d{7} characters cut to 100000/);
     expect(notices).toMatch(/long-title\.md:1: title of \d+ characters cut to 1000/);
-    expect(summary.notices.filter((n) => /^duplicate id dup-\d+ at dups\.jsonl:\d+: kept the one at dups\.jsonl:\d+$/.test(n))).toHaveLength(980);
+    expect(summary.notices.filter((n) => /^two papers have the id dup-\d+: the one at dups\.jsonl:\d+ is dup-\d+-[0-9a-f]{8} \(the one at dups\.jsonl:\d+ keeps dup-\d+\)$/.test(n))).toHaveLength(180);
     expect(notices).toMatch(/symlink loop/);
 
     const ids = (await ingest({ corpus, index: tempDir(), dryRun: true }, { embedder })).plan.added;

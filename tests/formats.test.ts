@@ -272,3 +272,69 @@ describe("dates", () => {
     expect(paper("impossible-date").bib!.date).toBeNull();
   });
 });
+
+// The hostile review of the readers (notes/review-hostile18.md): each defect's repro, smallest form.
+describe("hostile exports (review 18)", () => {
+  const read = (files: Record<string, string | Buffer>) => {
+    const dir = tempDir();
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    return readCorpus(dir);
+  };
+
+  it("#1 two different papers with one key are both kept (the first keeps it); an exact duplicate stays one", () => {
+    const bird = "@article{smith2020, title={Bird Migration over the Sahara}, abstract={We track storks.}}\n";
+    const soil = "@article{smith2020, title={Soil Microbes in Boreal Forests}, abstract={We sequence soil microbes.}}\n";
+    const got = read({ "a.bib": bird + bird, "b.bib": soil, "c.ris": "TY  - JOUR\nID  - smith2020\nTI  - Coral Reefs\nAB  - Reef noise.\nER  - \n" });
+    expect(got.papers.map((p) => [p.id.replace(/-[0-9a-f]{8}$/, "-#"), p.title])).toEqual([
+      ["smith2020", "Bird Migration over the Sahara"],
+      ["smith2020-#", "Soil Microbes in Boreal Forests"],
+      ["smith2020-#", "Coral Reefs"],
+    ]);
+    const soilId = got.papers[1]!.id;
+    expect(got.notices).toContain(`two papers have the id smith2020: the one at b.bib:1 is ${soilId} (the one at a.bib:1 keeps smith2020)`);
+    expect(got.notices).toContain("duplicate entry smith2020 at a.bib:2: kept the one at a.bib:1");
+    expect(got.files.find((f) => f.file === "a.bib")).toMatchObject({ entries: 2, duplicates: 1 });
+  });
+
+  it("#1 a key that is another format's id (pmid:…, W…) is a paper of its own; a chain notice names the real partner", () => {
+    const got = read({
+      "a.bib": "@article{pmid:31000001, title={Not the PubMed one}, abstract={Other.}}\n",
+      "b.nbib": "PMID- 31000001\nTI  - The PubMed one\nAB  - Text.\nLID - 10.5555/x [doi]\n",
+      "c.json": JSON.stringify([{ id: "csl1", type: "article", title: "Same DOI", abstract: "Again.", DOI: "10.5555/X" }]),
+    });
+    expect(got.papers.map((p) => p.title).sort()).toEqual(["Not the PubMed one", "The PubMed one"]);
+    expect(got.papers.find((p) => p.title === "The PubMed one")!.id).toBe("pmid:31000001");
+    expect(got.notices).toContain("the same DOI 10.5555/x as pmid:31000001 (here csl1) at c.json:1: kept the one at b.nbib:1");
+  });
+
+  it("#2 keyless BibTeX entries (JabRef's @Article{,) get title slugs, never the id \"\"", () => {
+    const bib = [1, 2, 3].map((i) => `@Article{,\n title={Keyless paper ${i}},\n abstract={Abstract ${i}.},\n}\n`).join("");
+    expect(read({ "jab.bib": bib }).papers.map((p) => p.id)).toEqual(["keyless-paper-1", "keyless-paper-2", "keyless-paper-3"]);
+  });
+
+  it("#7 many entries with an unclosed brace read in linear time, each reported", () => {
+    const one = (i: number) => `@article{d${i},\n title = {Damaged {{entry},\n abstract = {${"lorem ".repeat(300)}},\n}\n`;
+    const t0 = performance.now();
+    const small = read({ "d.bib": Array.from({ length: 300 }, (_, i) => one(i)).join("") });
+    const t1 = performance.now();
+    const big = read({ "d.bib": Array.from({ length: 3000 }, (_, i) => one(i)).join("") });
+    const t2 = performance.now();
+    expect(small.problems).toHaveLength(300);
+    expect(big.problems).toHaveLength(3000);
+    // 10× the entries: linear is ~10× the time, quadratic ~100×. 40× leaves room for a busy machine.
+    expect((t2 - t1) / Math.max(t1 - t0, 5)).toBeLessThan(40);
+  });
+
+  it("#8 #9 \\textbf, \\textit, \\textsc, \\texttt, \\textsuperscript, \\emph read as their text; a stray $ keeps the raw text", () => {
+    const got = read({
+      "l.bib":
+        "@article{l5, title = {\\textbf{Bold} \\textit{E. coli} \\texttt{tt} x\\textsuperscript{2} \\textsc{Magic} \\emph{em} \\text{t} $\\beta$}, abstract = {A.}}\n" +
+        "@article{l2, title = {Unmatched $ dollar sign in title}, abstract = {B \\textit{it}.}}\n",
+    });
+    expect(got.problems).toEqual([]);
+    expect(got.papers.map((p) => [p.id, p.title, p.abstract])).toEqual([
+      ["l5", "Bold E. coli tt x2 Magic em t β", "A."],
+      ["l2", "Unmatched $ dollar sign in title", "B it."],
+    ]);
+  });
+});

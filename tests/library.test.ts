@@ -5,7 +5,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type IngestSummary, type PapersiftIndex } from "../src/index.ts";
-import { noAbstractLines } from "../src/ingest.ts";
+import { lossLines } from "../src/ingest.ts";
 import { createApp } from "../src/serve.ts";
 import { ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
@@ -23,9 +23,16 @@ describe("a folder holding every format (stand-in embedder)", () => {
     return () => index.close();
   });
 
-  it("ingests in one run with the right count, and says per file how many entries had no abstract", () => {
+  it("ingests in one run with the right count, and says per file how many entries were not loaded and why", () => {
     expect(summary.papers).toBe(14);
-    expect(noAbstractLines(summary.files)).toEqual(["library.bib: 1 entry has no abstract", "library.ris: 1 entry has no abstract", "pubmed.nbib: 1 entry has no abstract"]);
+    expect(lossLines(summary.files)).toEqual([
+      "library.bib: 1 entry has no abstract, 1 malformed entry",
+      "library.json: 1 duplicate of another entry",
+      "library.ris: 1 entry has no abstract, 1 duplicate of another entry",
+      "openalex.jsonl: 1 duplicate of another entry",
+      "pubmed.nbib: 1 entry has no abstract",
+      "pubmed.xml: 1 duplicate of another entry",
+    ]);
   });
 
   it("search results carry authors, date, venue, identifiers and the best link", async () => {
@@ -114,16 +121,19 @@ describe("a Better BibTeX auto-export rewritten whole (what ingest --watch sees)
 });
 
 describe("the terminal and --json (real model, one ingest)", () => {
-  it("one short metadata line per result; --json fields; stats by file; the no-abstract summary ends the ingest", () => {
+  it("one short metadata line per result; --json fields; stats by file; the per-file loss summary ends the ingest", () => {
     const [corpus, index] = [tempDir(), tempDir()];
     cpSync(LIBRARY, corpus, { recursive: true });
     const ingested = runCli(["ingest", "--corpus", corpus, "--index", index]);
     expect(ingested.status).toBe(0);
     const warnings = ingested.stderr.trim().split("\n");
-    expect(warnings.slice(-3)).toEqual([
-      "papersift: library.bib: 1 entry has no abstract",
-      "papersift: library.ris: 1 entry has no abstract",
+    expect(warnings.slice(-6)).toEqual([
+      "papersift: library.bib: 1 entry has no abstract, 1 malformed entry",
+      "papersift: library.json: 1 duplicate of another entry",
+      "papersift: library.ris: 1 entry has no abstract, 1 duplicate of another entry",
+      "papersift: openalex.jsonl: 1 duplicate of another entry",
       "papersift: pubmed.nbib: 1 entry has no abstract",
+      "papersift: pubmed.xml: 1 duplicate of another entry",
     ]);
     const text = runCli(["search", "hydrophone recordings of reefs", "-k", "1", "--index", index]);
     expect(text.stdout.split("\n").slice(0, 3)).toEqual([
@@ -138,5 +148,31 @@ describe("the terminal and --json (real model, one ingest)", () => {
     expect(stats).toContain("formats     BibTeX, CSL-JSON, RIS, OpenAlex, MEDLINE, PubMed XML");
     expect(stats).toContain("  library.bib (BibTeX): 3 papers; skipped 1 without an abstract, 1 malformed");
     expect(readFileSync(path.join(LIBRARY, "library.bib"), "utf8")).toContain("@article{broken2019"); // the corpus is never written to
+  });
+});
+
+describe("hostile exports (review 18), through an ingest", () => {
+  it("#1 a new file whose key is the indexed paper's never replaces it: the new paper gets a disambiguated id", async () => {
+    const [corpus, index] = [tempDir(), tempDir()];
+    writeFileSync(path.join(corpus, "lib.bib"), "@article{smith2020, title={Bird Migration over the Sahara}, abstract={We track storks crossing the Sahara.}}\n");
+    expect((await ingest({ corpus, index }, { embedder })).added).toBe(1);
+    // Sorts before lib.bib: in path order it would come first.
+    writeFileSync(path.join(corpus, "a-colleague.bib"), "@article{smith2020, title={Soil Microbes in Boreal Forests}, abstract={We sequence soil microbes.}}\n");
+    const second = await ingest({ corpus, index }, { embedder });
+    expect(second).toMatchObject({ added: 1, updated: 0, removed: 0 });
+    const soilId = second.plan.added[0]!;
+    expect(soilId).toMatch(/^smith2020-[0-9a-f]{8}$/);
+    expect(second.notices).toContain(`two papers have the id smith2020: the one at a-colleague.bib:1 is ${soilId} (the one at lib.bib:1 keeps smith2020)`);
+    const opened = await openIndex(index, { embedder });
+    expect([opened.paper("smith2020").title, opened.paper(soilId).title]).toEqual(["Bird Migration over the Sahara", "Soil Microbes in Boreal Forests"]);
+    opened.close();
+  });
+
+  it("#12 the closing summary names every file that lost entries: malformed, duplicates, no abstract", async () => {
+    const [corpus, index] = [tempDir(), tempDir()];
+    const ok = "@article{ok, title={Kept}, abstract={Kept abstract.}}\n";
+    writeFileSync(path.join(corpus, "lib.bib"), `${ok}${ok}@article{none, title={No abstract}}\n@article{bad, title = {Unclosed {brace}, abstract={x}}\n`);
+    const summary = await ingest({ corpus, index }, { embedder });
+    expect(lossLines(summary.files)).toEqual(["lib.bib: 1 entry has no abstract, 1 malformed entry, 1 duplicate of another entry"]);
   });
 });

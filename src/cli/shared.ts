@@ -4,7 +4,7 @@ import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
-import { noAbstractLines } from "../ingest.ts";
+import { lossLines } from "../ingest.ts";
 import { PapersiftError } from "../errors.ts";
 import { DEFAULT_MODEL_DIR, vendoredModels } from "../model.ts";
 import { isCorruption } from "../store/folder.ts";
@@ -76,7 +76,7 @@ export function reportCorpus(summary: IngestSummary): void {
   for (const line of lines.slice(0, SHOWN)) warn(printable(line));
   if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
   // Always last, whatever was cut above: why fewer papers loaded than the export has entries (issue 18 §3).
-  for (const line of noAbstractLines(summary.files)) warn(line);
+  for (const line of lossLines(summary.files)) warn(line);
 }
 
 /**

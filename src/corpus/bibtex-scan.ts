@@ -37,6 +37,10 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
   const errors: ScanError[] = [];
   const macros: Record<string, string> = { ...MONTH_MACROS };
   let i = 0;
+  // Where the entry being read must end: the next line that starts an entry. A damaged value stops there,
+  // not at the end of the file, so many damaged entries cost linear time, not quadratic.
+  let limit = text.length;
+  const ENTRY_START = /\n[ \t]*@[A-Za-z]+[ \t]*[{(]/g;
 
   const skipSpace = () => {
     while (i < text.length && isSpace(text.charCodeAt(i))) i++;
@@ -52,7 +56,7 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
   const braced = (): string => {
     const start = ++i;
     let depth = 1;
-    while (i < text.length) {
+    while (i < limit) {
       const c = text.charCodeAt(i++);
       if (c === 123) depth++;
       else if (c === 125 && --depth === 0) return text.slice(start, i - 1);
@@ -64,7 +68,7 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
   const quoted = (): string => {
     const start = ++i;
     let depth = 0;
-    while (i < text.length) {
+    while (i < limit) {
       const c = text.charCodeAt(i++);
       if (c === 123) depth++;
       else if (c === 125) depth--;
@@ -115,6 +119,9 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
     if (open !== "{" && open !== "(") continue;
     const close = open === "{" ? "}" : ")";
     let label = "";
+    // A @comment may hold whole entries (JabRef's settings): it alone may run past the next "@" line.
+    ENTRY_START.lastIndex = at + 1;
+    limit = type === "comment" || type === "preamble" ? text.length : (ENTRY_START.exec(text)?.index ?? text.length);
     try {
       if (type === "comment" || type === "preamble") {
         skipGroup();
@@ -147,7 +154,7 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
           i++;
           break;
         }
-        if (i >= text.length) throw new Damaged("the entry does not end");
+        if (i >= limit) throw new Damaged("the entry does not end");
         const field = name().toLowerCase();
         skipSpace();
         if (text[i] !== "=") throw new Damaged(`expected = after ${field}`);

@@ -40,13 +40,7 @@ export function readBibtex(text: string, file: string): ReadResult {
   const byKey = new Map(scanned.entries.map((e) => [e.label.toLowerCase(), e]));
   const split = scanned.entries.map((entry) => splitFields(inherit(entry, byKey)));
   const decoded = decodeAll(split.map((s) => s.slim));
-  const result: RawEntry[] = [];
-  split.forEach((s, i) => {
-    const at = line(s.entry.offset);
-    const csl = decoded[i];
-    if (csl instanceof Error) problems.push({ file, line: at, message: `@${s.entry.type}{${s.entry.label}: ${csl.message.split("\n")[0]}; skipped` });
-    else result.push(toEntry(s, csl ?? {}, file, at));
-  });
+  const result = split.map((s, i) => toEntry(s, decoded[i] ?? {}, file, line(s.entry.offset)));
   return { entries: result, problems };
 }
 
@@ -55,24 +49,41 @@ export function readBibtex(text: string, file: string): ReadResult {
  * costs about 0.5 ms a call whatever the size, against 40 µs a field. If the batch fails, entry by entry,
  * so a field it cannot decode costs that entry only.
  */
-function decodeAll(slims: (BibEntry | null)[]): (Record<string, unknown> | Error | null)[] {
+function decodeAll(slims: (BibEntry | null)[]): (Record<string, unknown> | null)[] {
   const wanted = slims.flatMap((s) => (s ? [s] : []));
-  const decode = (list: BibEntry[]) => citationJs(list.map(({ type, label, properties }) => ({ type, label, properties })), "@biblatex/entries+list") as Record<string, unknown>[];
-  let all: (Record<string, unknown> | Error)[];
+  let all: Record<string, unknown>[];
   try {
     all = wanted.length ? decode(wanted) : [];
     if (all.length !== wanted.length) throw new Error("citation-js returned a different number of entries");
   } catch {
-    all = wanted.map((s) => {
-      try {
-        return decode([s])[0] ?? {};
-      } catch (error) {
-        return error as Error;
-      }
-    });
+    all = wanted.map(decodeOne);
   }
   let next = 0;
   return slims.map((s) => (s ? all[next++]! : null));
+}
+
+const decode = (list: BibEntry[]) =>
+  citationJs(list.map(({ type, label, properties }) => ({ type, label, properties })), "@biblatex/entries+list") as Record<string, unknown>[];
+
+/**
+ * One entry, field by field where the whole fails: a field citation-js cannot decode (a stray `$`) is
+ * left out, so that its raw text is used (toEntry falls back to it), noted in `_undecoded`.
+ */
+function decodeOne(slim: BibEntry): Record<string, unknown> {
+  try {
+    return decode([slim])[0] ?? {};
+  } catch {
+    const merged: Record<string, unknown> = {};
+    const undecoded: string[] = [];
+    for (const [field, value] of Object.entries(slim.properties)) {
+      try {
+        Object.assign(merged, decode([{ ...slim, properties: { [field]: value } }])[0]);
+      } catch {
+        undecoded.push(field);
+      }
+    }
+    return { ...merged, _undecoded: undecoded };
+  }
 }
 
 /** BibTeX crossref: a child takes the fields it lacks from its parent (a parent's title is its booktitle). */
@@ -103,7 +114,9 @@ export function plainText(value: string): string {
 /** Math and a few symbols citation-js leaves raw, rewritten so that its decoding comes out readable. */
 function beforeDecoding(value: string): string {
   return value
-    .replace(/\\(?:mathcal|mathbf|mathrm|mathit|mathbb|mathsf|boldsymbol|operatorname|text)\s*/g, "")
+    // Whole command names only: `\text` must not eat the front of `\textbf` or `\textit`, which
+    // citation-js decodes (to <b>, <i>, which plainText drops).
+    .replace(/\\(?:mathcal|mathbf|mathrm|mathit|mathbb|mathsf|boldsymbol|operatorname|text|ensuremath)(?![A-Za-z])\s*/g, "")
     .replace(/\\AA\b\s*/g, "Å")
     .replace(/\\aa\b\s*/g, "å")
     .replace(/([\^_])([^{\\\s])/g, "$1{$2}");
@@ -172,15 +185,19 @@ function splitFields(entry: BibEntry): SplitEntry {
   return { entry, raw, slim: Object.keys(latex).length ? { ...entry, properties: latex } : null };
 }
 
-function toEntry({ entry, raw }: SplitEntry, csl: Record<string, unknown>, file: string, line: number): RawEntry {
+function toEntry({ entry, raw, slim }: SplitEntry, csl: Record<string, unknown>, file: string, line: number): RawEntry {
   const p = entry.properties;
+  const notes: string[] = [];
+  for (const field of (csl._undecoded as string[] | undefined) ?? []) {
+    raw[field] = stripBraces(slim!.properties[field]!);
+    notes.push(`${field}: its LaTeX cannot be decoded (an unmatched $?); read as written`);
+  }
   const decoded = (cslField: string, ...fields: string[]) => {
     const value = csl[cslField];
     if (typeof value === "string") return plainText(value);
     for (const f of fields) if (raw[f] !== undefined) return raw[f];
     return undefined;
   };
-  const notes: string[] = [];
   const fromNames = fromCsl(csl);
   const bib: Bibliographic = {
     ...fromNames,
@@ -195,7 +212,8 @@ function toEntry({ entry, raw }: SplitEntry, csl: Record<string, unknown>, file:
     type: typeof csl.type === "string" ? csl.type : (CSL_TYPES[entry.type] ?? entry.type),
   };
   return {
-    id: entry.label,
+    // JabRef writes `@Article{,` until a key is generated: such an entry has no id of its own (ids.ts).
+    ...(entry.label ? { id: entry.label } : {}),
     title: decoded("title", "title") ?? "",
     abstract: decoded("abstract", "abstract") ?? "",
     source: { file, line },

@@ -22,19 +22,28 @@ export interface Identity {
   keys: string[];
 }
 
+/** A paper the index holds: where it was read and its content hash (sha256 of title and abstract, 16 bytes). */
+export interface KnownPaper {
+  id: string;
+  file: string;
+  line: number;
+  contentHash: Buffer;
+}
+
 /** What the index holds, for keeping ids stable (implemented by the Store; absent for a plain read). */
 export interface KnownIds {
-  /** Is this id a paper in the index? */
-  has(id: string): boolean;
-  /** The index's papers whose id is this slug, or this slug with a hash suffix, with their content hash. */
-  derived(slug: string): { id: string; file: string; line: number; contentHash: Buffer }[];
+  /** The index's paper with this id, if any. */
+  paper(id: string): KnownPaper | undefined;
+  /** The index's papers whose id is this slug (or key), or it with a hash suffix, with their content hash. */
+  derived(slug: string): KnownPaper[];
 }
 
 export function identityOf(entry: { id?: string | undefined; title: string; abstract: string; source: SourceLocation; bib?: Bibliographic | undefined }): Identity {
   const bib = entry.bib;
   return {
-    explicitId: entry.id,
-    slug: entry.id === undefined ? slugify(entry.title) : "",
+    // An empty key (JabRef's `@Article{,`) is no key: the entry gets a slug like any keyless record.
+    explicitId: entry.id?.trim() || undefined,
+    slug: entry.id?.trim() ? "" : slugify(entry.title),
     digest: contentSuffix(entry.title, entry.abstract, 64),
     source: entry.source,
     keys: bib ? [bib.doi && `DOI ${bib.doi}`, bib.arxiv && `arXiv ${bib.arxiv}`, bib.pmid && `PMID ${bib.pmid}`].filter((k): k is string => !!k) : [],
@@ -92,7 +101,12 @@ function derivedIds(items: Identity[], known: KnownIds | undefined): string[] {
   return ids;
 }
 
-/** Entries with the same id, DOI, arXiv id or PMID are one paper: keep one, note the others. */
+/**
+ * Entries with the same DOI, arXiv id or PMID, or the same id and the same title and abstract, are one
+ * paper: keep one, note the others. Distinct papers that share an id (two files' `smith2020`, a BibTeX key
+ * `pmid:31000001` beside that PubMed record) are all kept: the one the index holds under that id keeps it
+ * (else the first in path order), the others get the id with a content hash (disambiguate).
+ */
 function dedupe(items: Identity[], ids: string[], notices: string[], known: KnownIds | undefined): (string | null)[] {
   const parent = items.map((_, i) => i);
   const root = (i: number): number => {
@@ -100,14 +114,15 @@ function dedupe(items: Identity[], ids: string[], notices: string[], known: Know
     return i;
   };
   const firstWith = new Map<string, number>();
-  const why = new Map<number, string>();
+  // Why an entry joined its group: the key it shares and the entry it shares it with.
+  const why = new Map<number, { key: string; with: number }>();
   items.forEach((item, i) => {
-    for (const key of [`id ${ids[i]}`, ...item.keys]) {
+    for (const key of [`id ${ids[i]}\n${item.digest}`, ...item.keys]) {
       const j = firstWith.get(key);
       if (j === undefined) firstWith.set(key, i);
       else if (root(i) !== root(j)) {
         parent[root(i)] = root(j);
-        if (!why.has(i)) why.set(i, key);
+        if (!why.has(i)) why.set(i, { key, with: j });
       }
     }
   });
@@ -118,20 +133,62 @@ function dedupe(items: Identity[], ids: string[], notices: string[], known: Know
     else members.set(root(i), [i]);
   });
   const result: (string | null)[] = items.map(() => null);
+  const kept: number[] = [];
+  const dropped: { i: number; keep: number }[] = [];
   for (const group of members.values()) {
-    const kept = (group.length > 1 && known ? group.find((i) => known.has(ids[i]!)) : undefined) ?? group[0]!;
-    result[kept] = ids[kept]!;
-    for (const i of group) {
-      if (i === kept) continue;
-      const item = items[i]!;
-      const key = why.get(i) ?? why.get(kept) ?? `id ${ids[i]}`;
-      const what = key.startsWith("id ")
-        ? ids[i] === ids[kept] && item.explicitId === undefined
-          ? `the same title and abstract as ${ids[kept]}`
-          : `duplicate id ${ids[i]}`
-        : `the same ${key} as ${ids[kept]}${ids[i] !== ids[kept] ? ` (here ${ids[i]})` : ""}`;
-      notices.push(`${what} at ${at(item.source)}: kept the one at ${at(items[kept]!.source)}`);
-    }
+    const keep = (group.length > 1 && known ? group.find((i) => known.paper(ids[i]!)) : undefined) ?? group[0]!;
+    kept.push(keep);
+    result[keep] = ids[keep]!;
+    for (const i of group) if (i !== keep) dropped.push({ i, keep });
+  }
+  disambiguate(items, kept, result, notices, known);
+  // Named as kept, after disambiguation: a partner that was kept may have a new id.
+  const shown = (i: number) => result[i] ?? ids[i]!;
+  for (const { i, keep } of dropped) {
+    const { key, with: j } = why.get(i) ?? { key: `id ${ids[i]}`, with: keep };
+    const what = key.startsWith("id ")
+      ? items[i]!.explicitId === undefined
+        ? `the same title and abstract as ${shown(j)}`
+        : `duplicate entry ${ids[i]}`
+      : ids[i] === shown(j)
+        ? `duplicate id ${ids[i]}`
+        : `the same ${key} as ${shown(j)} (here ${ids[i]})`;
+    notices.push(`${what} at ${at(items[i]!.source)}: kept the one at ${at(items[keep]!.source)}`);
   }
   return result;
+}
+
+/**
+ * Kept entries that still share an id are distinct papers: the one the index holds under the id (by content,
+ * else by place) keeps it, else the first in path order; each other takes the index's `<id>-<hash>` for its
+ * content or place, else a new one from its content hash, and a notice names both places.
+ */
+function disambiguate(items: Identity[], kept: number[], result: (string | null)[], notices: string[], known: KnownIds | undefined): void {
+  const byId = new Map<string, number[]>();
+  for (const i of kept.sort((a, b) => a - b)) {
+    const group = byId.get(result[i]!);
+    if (group) group.push(i);
+    else byId.set(result[i]!, [i]);
+  }
+  const hashOf = (i: number) => items[i]!.digest.slice(0, 32);
+  const sameContent = (i: number) => (p: KnownPaper) => p.contentHash.toString("hex") === hashOf(i);
+  const samePlace = (i: number) => (p: KnownPaper) => p.file === items[i]!.source.file && p.line === items[i]!.source.line;
+  for (const [id, group] of byId) {
+    if (group.length < 2) continue;
+    const held = known?.paper(id);
+    // A `pmid:<n>` id belongs to the record of that PMID more than to a BibTeX key that copies it.
+    const ownsIt = (i: number) => items[i]!.keys.some((k) => `pmid:${k.slice(5)}` === id && k.startsWith("PMID "));
+    const owner = (held && (group.find((i) => sameContent(i)(held)) ?? group.find((i) => samePlace(i)(held)))) ?? group.find(ownsIt) ?? group[0]!;
+    const stored = (known?.derived(id) ?? []).filter((p) => p.id !== id);
+    const taken = new Set<string>();
+    const claim = (i: number, match: (p: KnownPaper) => boolean) => stored.find((p) => !taken.has(p.id) && match(p))?.id;
+    for (const i of group) {
+      if (i === owner) continue;
+      let other = claim(i, sameContent(i)) ?? claim(i, samePlace(i)) ?? `${id}-${items[i]!.digest.slice(0, 8)}`;
+      if (byId.has(other) || taken.has(other)) other = `${id}-${items[i]!.digest.slice(0, 16)}`;
+      taken.add(other);
+      result[i] = other;
+      notices.push(`two papers have the id ${id}: the one at ${at(items[i]!.source)} is ${other} (the one at ${at(items[owner]!.source)} keeps ${id})`);
+    }
+  }
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { PapersiftError } from "../errors.ts";
 import { isBlank, printable } from "../text.ts";
 import { declaredEncoding, readBibtex } from "./bibtex.ts";
-import { assignIds, identityOf } from "./ids.ts";
+import { assignIds, identityOf, type Identity, type KnownIds } from "./ids.ts";
 import { readJson } from "./json.ts";
 import { parseJsonlLine } from "./jsonl.ts";
 import { decodeUtf8, fileHead, MAX_LINE_BYTES, mostlyNul, readLines } from "./lines.ts";
@@ -55,6 +55,8 @@ export interface FileReport {
   noAbstract: number;
   /** Other entries skipped: malformed, no title, a NUL byte. */
   malformed: number;
+  /** Entries that are another entry's paper (an exact copy, the same DOI, arXiv id or PMID): noted, not kept. */
+  duplicates: number;
   /** Why the whole file was skipped or not read, if it was. */
   skipped?: string;
 }
@@ -192,7 +194,7 @@ export function corpusFiles(dir: string, report: CorpusReport): { full: string; 
     const ext = path.extname(full).toLowerCase();
     if (!wholeFileReaders[ext] && !streamed.has(ext)) {
       report.notices.push(`skipped ${file}: unknown file type (papersift reads ${KNOWN_TYPES})`);
-      report.files.push({ file, format: null, entries: 0, noAbstract: 0, malformed: 0, skipped: "unknown file type" });
+      report.files.push({ file, format: null, entries: 0, noAbstract: 0, malformed: 0, duplicates: 0, skipped: "unknown file type" });
       continue;
     }
     files.push({ full, file });
@@ -205,7 +207,7 @@ export function corpusFiles(dir: string, report: CorpusReport): { full: string; 
  * is added to `report.unreadable`, and entries it gave before that (a read error half way) must be dropped.
  */
 export function* fileEntries(full: string, file: string, report: CorpusReport): Generator<Entry> {
-  const counts: FileReport = { file, format: null, entries: 0, noAbstract: 0, malformed: 0 };
+  const counts: FileReport = { file, format: null, entries: 0, noAbstract: 0, malformed: 0, duplicates: 0 };
   report.files.push(counts);
   const problem = (p: CorpusProblem) => {
     report.problems.push(p);
@@ -310,6 +312,18 @@ function cleanEntry(entry: RawEntry, report: CorpusReport, problem: (p: CorpusPr
   return { ...rest, title, abstract };
 }
 
+/** Ids for the entries read (assignIds), each duplicate counted against its file's report. */
+export function assignFileIds(identities: Identity[], report: CorpusReport, known?: KnownIds): (string | null)[] {
+  const ids = assignIds(identities, report.notices, known);
+  const byFile = new Map(report.files.map((f) => [f.file, f]));
+  ids.forEach((id, i) => {
+    if (id !== null) return;
+    const counts = byFile.get(identities[i]!.source.file);
+    if (counts) counts.duplicates++;
+  });
+  return ids;
+}
+
 /** With --strict, any malformed entry fails the read, naming the first. */
 export function failIfStrict(report: CorpusReport, options: ReadCorpusOptions): void {
   const { problems } = report;
@@ -329,8 +343,8 @@ export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus
     const own = [...fileEntries(full, file, report)];
     if (!report.unreadable.includes(file)) entries.push(...own);
   }
-  const ids = assignIds(entries.map(identityOf), report.notices);
-  const papers = entries.flatMap((entry, i) => (ids[i] ? [{ ...entry, id: ids[i] }] : []));
+  const ids = assignFileIds(entries.map(identityOf), report);
+  const papers = entries.flatMap((entry, i) => (ids[i] !== null ? [{ ...entry, id: ids[i]! }] : []));
   failIfStrict(report, options);
   return { papers, ...report };
 }
@@ -358,8 +372,8 @@ export function readLibraryFile(file: string, options: ReadCorpusOptions = {}): 
   } else {
     entries = [...fileEntries(file, name, report)];
   }
-  const ids = assignIds(entries.map(identityOf), report.notices);
-  const papers = entries.flatMap((entry, i) => (ids[i] ? [{ ...entry, id: ids[i] }] : []));
+  const ids = assignFileIds(entries.map(identityOf), report);
+  const papers = entries.flatMap((entry, i) => (ids[i] !== null ? [{ ...entry, id: ids[i]! }] : []));
   failIfStrict(report, options);
   return { papers, ...report, format: report.files[0]?.format ?? null };
 }

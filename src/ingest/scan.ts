@@ -1,5 +1,5 @@
 // The first pass of an ingest: every entry streamed past once, keeping ids, content hashes and locations.
-import { assignIds, corpusFiles, fileEntries, identityOf, type CorpusReport, type Identity, type KnownIds } from "../corpus/index.ts";
+import { corpusFiles, fileEntries, assignFileIds, identityOf, type CorpusReport, type Identity, type KnownIds } from "../corpus/index.ts";
 import type { IngestProgress } from "../ingest.ts";
 import { bibJson, metaDigest, metaJson, type CorpusPaper } from "./plan.ts";
 
@@ -47,7 +47,7 @@ export function readIdentities(dir: string, progress: (p: IngestProgress) => voi
 export function identify(read: Identities, progress: (p: IngestProgress) => void, known?: KnownIds): Scan {
   const { identities, metas, report } = read;
   const papers = new Map<string, CorpusPaper>();
-  assignIds(identities, report.notices, known).forEach((id, i) => {
+  assignFileIds(identities, report, known).forEach((id, i) => {
     if (id === null) return;
     const { source, digest } = identities[i]!;
     papers.set(id, { file: source.file, line: source.line, contentHash: Buffer.from(digest.slice(0, 32), "hex"), meta: metas[i]! });

@@ -1,17 +1,17 @@
 // Finding papers by what identifies them: the ids the index already gave (for an ingest keeping them), a
 // DOI, arXiv id or PMID (indexed columns), and papers per corpus file (for stats).
-import type { KnownIds } from "../corpus/ids.ts";
+import type { KnownIds, KnownPaper } from "../corpus/ids.ts";
 import type { Store } from "./store.ts";
 
 /** The ids this index already gave, so that an ingest keeps them (corpus/ids.ts). */
 export function knownIds(store: Store): KnownIds {
-  const has = store.sql("SELECT 1 FROM papers WHERE id = ?").pluck();
+  const paper = store.sql("SELECT id, file, line, content_hash AS contentHash FROM papers WHERE id = ?");
   // A range over the UNIQUE index on id: the bare slug and slug-<hash>.
   const derived = store.sql("SELECT id, file, line, content_hash AS contentHash FROM papers WHERE id = ? OR (id > ? AND id < ?)");
   return {
-    has: (id) => has.get(id) !== undefined,
+    paper: (id) => paper.get(id) as KnownPaper | undefined,
     derived: (slug) =>
-      (derived.all(slug, `${slug}-`, `${slug}-\uffff`) as { id: string; file: string; line: number; contentHash: Buffer }[]).filter(
+      (derived.all(slug, `${slug}-`, `${slug}-\uffff`) as KnownPaper[]).filter(
         (r) => r.id === slug || /^-[0-9a-f]{8}(?:[0-9a-f]{8})?$/.test(r.id.slice(slug.length)),
       ),
   };
