@@ -27,6 +27,7 @@ import { addToTag, checkTagName, tagsFile, today, type TagEntry } from "./tags.t
 import { isInside, matchReferences } from "./query/liked.ts";
 import { slugify } from "./corpus/paper.ts";
 import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
+import { parseJson } from "./store/folder.ts";
 import { papersPerFile } from "./store/lookups.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
 import { Store, type StoreState } from "./store/store.ts";
@@ -243,7 +244,8 @@ export interface OpenOptions {
 function corpusFilesOf(store: Store): Stats["files"] {
   const papers = new Map(papersPerFile(store).map((f) => [f.file, f.papers]));
   const value = store.meta("files");
-  const parsed = value === undefined ? null : FilesRow.safeParse(JSON.parse(value));
+  // A damaged row counts as missing (it is a report, rewritten by the next ingest).
+  const parsed = value === undefined ? null : FilesRow.safeParse(parseJson(value));
   const reported = parsed?.success ? parsed.data : [];
   const files = reported.map((f) => ({ ...f, papers: papers.get(f.file) ?? 0 }));
   // Papers of files the last ingest could not read (kept as they were) still count.

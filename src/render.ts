@@ -109,7 +109,7 @@ export function renderTopics(c: Clustering, shown = 5): string {
     `${plural(c.clusters.length, "cluster")} at ≥ ${c.threshold} inside ${one ? "it" : "them"} (--topic <id> or --level fine to see them)`;
   const blocks = c.topics.map((t) =>
     [
-      `${bold(`Topic ${t.id}`)}: ${printable(t.label)} ${dim(`(${t.size} papers, ${t.clusters.length} clusters, cohesion ${t.cohesion.toFixed(2)})`)}`,
+      `${bold(`Topic ${t.id}`)}: ${printable(t.label)} ${dim(`(${plural(t.size, "paper")}, ${plural(t.clusters.length, "cluster")}, cohesion ${t.cohesion.toFixed(2)})`)}`,
       ...t.papers.slice(0, shown).map(paperLine),
       ...(t.size > shown ? [dim(`  … and ${t.size - shown} more`)] : []),
     ].join("\n"),

@@ -229,6 +229,7 @@ describe("clusters: every fine cluster sits in a topic, and a corpus too small f
     expect(c.coverage).toBe(1);
     const text = runCli(["clusters", "--index", index], { nodeArgs: FORBID_MODEL }).stdout;
     expect(text).toMatch(/^1 topic \(resolution 1\) holds 2 papers, 100\.0% of the corpus; 1 cluster at ≥ 0\.6 inside it/);
+    expect(text).toMatch(/\(2 papers, 1 cluster, cohesion /);
   });
 
   it("three unrelated papers, or a filter nothing passes: no topics, and the reason", async () => {
@@ -348,6 +349,21 @@ describe("messages that were raw errors become one line with the fix (item 16)",
         const r = runCli([...args, "--index", dir], { nodeArgs: FORBID_MODEL });
         expect(r.status, `${where}: ${r.stderr}`).toBe(0);
         if (args[0] === "related") expect(r.stdout).toBe(expected.stdout);
+      }
+    }
+  });
+
+  it("a damaged files row (the last ingest's per-file report) counts as missing: stats still lists each file's papers", () => {
+    const expected = runCli(["stats", "--json", "--index", index], { nodeArgs: FORBID_MODEL });
+    expect(expected.status).toBe(0);
+    const dir = copy();
+    setMeta(dir, "key = 'files'", "{Expected property name");
+    for (const args of [["stats", "--json"], ["stats"]]) {
+      const r = runCli([...args, "--index", dir], { nodeArgs: FORBID_MODEL });
+      expect(r.status, r.stderr).toBe(0);
+      if (args.length === 2) {
+        const files = (JSON.parse(r.stdout) as { files: { file: string; papers: number }[] }).files;
+        expect(files.map((f) => [f.file, f.papers])).toEqual((JSON.parse(expected.stdout) as { files: { file: string; papers: number }[] }).files.map((f) => [f.file, f.papers]));
       }
     }
   });
