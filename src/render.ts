@@ -76,8 +76,8 @@ export function renderIngest(s: IngestSummary): string {
     return `dry run: nothing written. ${s.unchanged} unchanged.\n${body || "nothing to do\n"}`;
   }
   return (
-    `${s.papers} papers, ${s.chunks} chunks: ${s.added} added, ${s.updated} updated, ${s.removed} removed, ${s.unchanged} unchanged; ` +
-    `${s.embedded} chunks embedded, ${s.reused} reused, in ${s.seconds.toFixed(1)} s\n`
+    `${plural(s.papers, "paper")}, ${plural(s.chunks, "chunk")}: ${s.added} added, ${s.updated} updated, ${s.removed} removed, ${s.unchanged} unchanged; ` +
+    `${plural(s.embedded, "chunk")} embedded, ${s.reused} reused, in ${s.seconds.toFixed(1)} s\n`
   );
 }
 

@@ -232,6 +232,15 @@ describe("clusters: every fine cluster sits in a topic, and a corpus too small f
     expect(text).toMatch(/\(2 papers, 1 cluster, cohesion /);
   });
 
+  it("ingest's summary line counts in the singular where there is one", () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "one.txt"), bundledPapers().slice(0, 1));
+    const r = runCli(["ingest", "--corpus", corpus, "--index", tempDir()]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^1 paper, \d+ chunks?: 1 added, .*; \d+ chunks? embedded/m);
+    expect(r.stdout).not.toMatch(/\b1 (papers|chunks)\b/);
+  });
+
   it("three unrelated papers, or a filter nothing passes: no topics, and the reason", async () => {
     const index = await indexOf(bundledPapers().slice(0, 3).map((p, i) => ({ ...p, id: `p${i}` })));
     const idx = await openIndex(index, { embedder });
