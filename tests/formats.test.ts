@@ -338,3 +338,34 @@ describe("hostile exports (review 18)", () => {
     ]);
   });
 });
+
+describe("hostile exports (review 18): RIS, PubMed, JSON", () => {
+  const read = (files: Record<string, string | Buffer>) => {
+    const dir = tempDir();
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    return readCorpus(dir);
+  };
+  const rec = (id: string, title: string, ty = "TY  - JOUR\n") => `${ty}ID  - ${id}\nTI  - ${title}\nAB  - Abstract of ${id}.\nER  - \n\n`;
+
+  it("#3 a RIS record without TY costs that record only, reported; #11 odd tag spacing and CR-only line ends", () => {
+    const got = read({
+      "a.ris": rec("noty1", "First without TY", "") + rec("r2", "Two"),
+      "b.ris": rec("r1", "Good first") + rec("mid", "Middle without TY", "") + rec("r3", "Good third"),
+      "c.ris": "TY  - JOUR\r\nID  - s1\r\nTI - Title with one space\r\nAB   - Abstract with three.\r\nAU- Nospace, A\r\nER  - \r\n",
+      "d.ris": (rec("cr1", "Mac one") + rec("cr2", "Mac two")).replace(/\n/g, "\r"),
+    });
+    expect(got.papers.map((p) => [p.id, p.title, p.abstract])).toEqual([
+      ["r2", "Two", "Abstract of r2."],
+      ["r1", "Good first", "Abstract of r1."],
+      ["r3", "Good third", "Abstract of r3."],
+      ["s1", "Title with one space", "Abstract with three."],
+      ["cr1", "Mac one", "Abstract of cr1."],
+      ["cr2", "Mac two", "Abstract of cr2."],
+    ]);
+    expect(got.papers.find((p) => p.id === "s1")!.bib!.authors).toEqual(["A Nospace"]);
+    expect(got.problems).toEqual([
+      { file: "a.ris", line: 1, message: "RIS record without TY (the tag that starts a record); skipped" },
+      { file: "b.ris", line: 7, message: "RIS record without TY (the tag that starts a record); skipped" },
+    ]);
+  });
+});

@@ -5,7 +5,6 @@
 import { fromCsl, normaliseArxiv, normaliseDoi } from "./bibliographic.ts";
 import { citationJs } from "./citation-js.ts";
 import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
-import { lineOf } from "./positions.ts";
 
 type RisRecord = Record<string, string | string[]>;
 
@@ -14,18 +13,26 @@ const TEXT_TAGS = new Set(["TI", "T1", "AB", "N2"]);
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 export function readRis(text: string, file: string): ReadResult {
-  const problems: CorpusProblem[] = [];
-  const line = lineOf(text);
-  const starts = [...text.matchAll(/^TY {2}- /gm)].map((m) => line(m.index!));
+  const { records: texts, problems } = splitRecords(text, file);
+  const starts = texts.map((r) => r.line);
   let records: RisRecord[];
   try {
-    records = citationJs(text, "@ris/file") as RisRecord[];
-  } catch (error) {
-    return { entries: [], problems: [{ file, line: 1, message: `not RIS that can be read (${(error as Error).message.split("\n")[0]})` }] };
+    records = citationJs(texts.map((r) => r.text).join("\n"), "@ris/file") as RisRecord[];
+    if (records.length !== texts.length) throw new Error("citation-js read a different number of records");
+  } catch {
+    // Record by record, so that one citation-js cannot read costs that record only.
+    records = [];
+    texts.forEach((r, i) => {
+      try {
+        records[i] = (citationJs(r.text, "@ris/file") as RisRecord[])[0] ?? {};
+      } catch (error) {
+        problems.push({ file, line: r.line, message: `RIS record cannot be read (${(error as Error).message.split("\n")[0]}); skipped` });
+      }
+    });
   }
   const entries: RawEntry[] = [];
   records.forEach((record, i) => {
-    const at = starts[i] ?? 1;
+    const at = starts[i]!;
     try {
       const mapped = citationJs(record, "@ris/record") as Record<string, unknown> | Record<string, unknown>[];
       const csl = (Array.isArray(mapped) ? mapped[0] : mapped) ?? {};
@@ -52,4 +59,41 @@ export function readRis(text: string, file: string): ReadResult {
     }
   });
   return { entries, problems };
+}
+
+/** A tag line however the exporter spaced it ("TI - x", "AB   - x", "AU- x"): RIS's own is `TI  - x`. */
+const TAG_LINE = /^([A-Z][A-Z0-9]) *-(?: (.*)|)$/;
+
+/**
+ * The file's records, each as RIS with its tags spaced as the specification has them, and the line it
+ * starts on. A record starts at `TY` and ends at `ER` (or the next `TY`, or the end of the file); lines
+ * outside any record are a record without `TY`: reported and skipped, never merged into the record before.
+ * Line ends may be CRLF, LF or an old Mac's CR.
+ */
+function splitRecords(text: string, file: string): { records: { line: number; text: string }[]; problems: CorpusProblem[] } {
+  const records: { line: number; lines: string[] }[] = [];
+  const problems: CorpusProblem[] = [];
+  let current: { line: number; lines: string[] } | null = null;
+  let orphan: number | null = null;
+  text.split(/\r\n|\r|\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    const tag = TAG_LINE.exec(line);
+    if (tag?.[1] === "TY") {
+      current = { line: i + 1, lines: [] };
+      records.push(current);
+      orphan = null;
+    } else if (tag?.[1] === "ER") {
+      current = null;
+      orphan = null;
+      return;
+    } else if (!current) {
+      if (line && orphan === null) {
+        orphan = i + 1;
+        problems.push({ file, line: i + 1, message: "RIS record without TY (the tag that starts a record); skipped" });
+      }
+      return;
+    }
+    current.lines.push(tag ? `${tag[1]}  - ${tag[2] ?? ""}` : line);
+  });
+  return { records: records.map((r) => ({ line: r.line, text: `${r.lines.join("\n")}\nER  - \n` })), problems };
 }
