@@ -369,3 +369,39 @@ describe("hostile exports (review 18): RIS, PubMed, JSON", () => {
     ]);
   });
 });
+
+describe("hostile exports (review 18): PubMed XML", () => {
+  const read = (text: string) => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "set.xml"), text);
+    return readCorpus(dir);
+  };
+  const article = (pmid: number, title: string, abstract = `<AbstractText>Abstract ${pmid}.</AbstractText>`) =>
+    `<PubmedArticle>\n<MedlineCitation><PMID>${pmid}</PMID>\n<Article><ArticleTitle>${title}</ArticleTitle><Abstract>${abstract}</Abstract></Article>\n</MedlineCitation>\n</PubmedArticle>\n`;
+  const set = (...articles: string[]) => `<?xml version="1.0"?>\n<PubmedArticleSet>\n${articles.join("")}</PubmedArticleSet>\n`;
+
+  it("#4 one broken or truncated article costs that article only", () => {
+    const mid = read(set(article(1, "One"), article(2, "Two <i>unclosed").replace("</ArticleTitle>", ""), article(3, "Three")));
+    expect(mid.papers.map((p) => p.id)).toEqual(["pmid:1", "pmid:3"]);
+    expect(mid.problems).toEqual([{ file: "set.xml", line: 8, message: expect.stringMatching(/^PubmedArticle cannot be parsed \(.+\); skipped$/) }]);
+    const cut = read(set(article(1, "One"), article(2, "Two")).slice(0, -80));
+    expect(cut.papers.map((p) => p.id)).toEqual(["pmid:1"]);
+    expect(cut.problems).toEqual([{ file: "set.xml", line: 8, message: "PubmedArticle does not end (a truncated file?); skipped" }]);
+  });
+
+  it("#4 a PubmedBookArticle (GeneReviews) is read; #10 CDATA is text, tags inside it kept", () => {
+    const book =
+      "<PubmedBookArticle>\n<BookDocument><PMID Version=\"1\">32000003</PMID>\n" +
+      "<Book><Publisher><PublisherName>University of Washington</PublisherName></Publisher><BookTitle>GeneReviews®</BookTitle>" +
+      "<PubDate><Year>2020</Year><Month>Jun</Month></PubDate></Book>\n" +
+      "<ArticleTitle>A book chapter</ArticleTitle><AuthorList><Author><LastName>Roe</LastName><ForeName>Ann</ForeName></Author></AuthorList>\n" +
+      "<Abstract><AbstractText>Book chapters are in PubMed exports too.</AbstractText></Abstract>\n</BookDocument>\n</PubmedBookArticle>\n";
+    const got = read(set(article(1, "One", '<AbstractText Label="METHODS"><![CDATA[We used <stuff> & raw ampersands.]]></AbstractText>'), book));
+    expect(got.problems).toEqual([]);
+    expect(got.papers.map((p) => [p.id, p.title, p.abstract])).toEqual([
+      ["pmid:1", "One", "Methods: We used <stuff> & raw ampersands."],
+      ["pmid:32000003", "A book chapter", "Book chapters are in PubMed exports too."],
+    ]);
+    expect(got.papers[1]!.bib).toMatchObject({ authors: ["Ann Roe"], date: "2020-06", venue: "GeneReviews®", pmid: "32000003" });
+  });
+});
