@@ -405,3 +405,18 @@ describe("hostile exports (review 18): PubMed XML", () => {
     expect(got.papers[1]!.bib).toMatchObject({ authors: ["Ann Roe"], date: "2020-06", venue: "GeneReviews®", pmid: "32000003" });
   });
 });
+
+describe("hostile exports (review 18): telling formats apart, encodings, deep JSON", () => {
+  const read = (files: Record<string, string | Buffer>) => {
+    const dir = tempDir();
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    return readCorpus(dir);
+  };
+
+  it("#5 a .txt is MEDLINE only when it reads as MEDLINE, not for one PMID- line", () => {
+    const notes = "Bird Migration over the Sahara\n\nWe track storks crossing the Sahara.\n\nPMID- 12345678\n\nSoil Microbes in Boreal Forests\n\nWe sequence soil microbes.\n";
+    const got = read({ "notes.txt": notes });
+    expect(got.files[0]).toMatchObject({ format: "text", entries: 2 });
+    expect(got.papers.map((p) => p.title)).toEqual(["Bird Migration over the Sahara", "Soil Microbes in Boreal Forests"]);
+  });
+});

@@ -6,9 +6,16 @@ import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
 
 const TAG = /^([A-Z][A-Z0-9 ]{1,3})- ?(.*)$/;
 
-/** A .txt file in MEDLINE format rather than papersift's title/abstract layout: it has PMID- lines. */
+/**
+ * A .txt file in MEDLINE format rather than papersift's title/abstract layout: it starts with a `PMID-`
+ * line, as PubMed's "Save → PubMed format" does, and (nearly) every line of its head is a tag line or an
+ * indented continuation. One `PMID- 12345678` line in a reading list does not make the list MEDLINE.
+ */
 export function isMedline(text: string): boolean {
-  return /^PMID- ?\d+\s*$/m.test(text.slice(0, 64 * 1024));
+  const lines = text.slice(0, 64 * 1024).replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).slice(0, -1).filter((l) => l.trim());
+  if (!lines.length || !/^PMID- ?\d+\s*$/.test(lines[0]!)) return false;
+  const medline = lines.filter((l) => TAG.test(l) || /^\s/.test(l)).length;
+  return medline >= 0.9 * lines.length;
 }
 
 export function readMedline(text: string, file: string): ReadResult {
