@@ -419,4 +419,21 @@ describe("hostile exports (review 18): telling formats apart, encodings, deep JS
     expect(got.files[0]).toMatchObject({ format: "text", entries: 2 });
     expect(got.papers.map((p) => p.title)).toEqual(["Bird Migration over the Sahara", "Soil Microbes in Boreal Forests"]);
   });
+
+  it("#6 a .json item nested 10,000 deep is skipped and reported; the others are read", () => {
+    const deep = "[".repeat(10_000) + "]".repeat(10_000);
+    const got = read({ "deep.json": `[{"id":"d1","title":"Deep","abstract":"x.","note":${deep}},\n{"id":"ok","title":"Fine","abstract":"y."}]` });
+    expect(got.papers.map((p) => p.id)).toEqual(["ok"]);
+    expect(got.problems).toEqual([{ file: "deep.json", line: 1, message: "nested deeper than 64 levels; skipped" }]);
+  });
+
+  it("#13 one CSL item with an abstract_inverted_index key does not turn the file into OpenAlex", () => {
+    const mix = [
+      { id: "c1", type: "article-journal", title: "Good CSL one", abstract: "Fine one." },
+      { id: "c2", type: "article-journal", title: "Stray OpenAlex field", abstract: "Fine two.", abstract_inverted_index: null },
+    ];
+    const got = read({ "mix.json": JSON.stringify(mix) });
+    expect(got.files[0]).toMatchObject({ format: "CSL-JSON", entries: 2 });
+    expect(got.papers.map((p) => p.id)).toEqual(["c1", "c2"]);
+  });
 });

@@ -8,7 +8,7 @@ import { isOpenAlexWork, openAlexEntry } from "./openalex.ts";
 import type { CorpusProblem, RawEntry } from "./paper.ts";
 
 /** Deeper metadata is refused: nothing real nests this far, and rewriting it would overflow the stack. */
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 const Entry = z
   .object({

@@ -10,7 +10,9 @@ import type { RawEntry, SourceLocation } from "./paper.ts";
 export function isOpenAlexWork(value: unknown): value is Record<string, unknown> {
   if (!value || typeof value !== "object" || Array.isArray(value)) return false;
   const v = value as Record<string, unknown>;
-  return (typeof v.id === "string" && /openalex\.org\/W\d+$/i.test(v.id)) || "abstract_inverted_index" in v;
+  if (typeof v.id === "string" && /openalex\.org\/W\d+$/i.test(v.id)) return true;
+  // A stray `abstract_inverted_index` (even null) beside an abstract of its own is not an OpenAlex work.
+  return "abstract_inverted_index" in v && typeof v.abstract !== "string";
 }
 
 /** The abstract as text: each word placed at its positions. */
