@@ -436,4 +436,18 @@ describe("hostile exports (review 18): telling formats apart, encodings, deep JS
     expect(got.files[0]).toMatchObject({ format: "CSL-JSON", entries: 2 });
     expect(got.papers.map((p) => p.id)).toEqual(["c1", "c2"]);
   });
+
+  it("#14 UTF-16 with a byte-order mark is decoded; UTF-16 JSON Lines is refused with what to do", () => {
+    const bom16 = (text: string, be = false) => {
+      const le = Buffer.from(`\uFEFF${text}`, "utf16le");
+      return be ? le.swap16() : le;
+    };
+    const got = read({
+      "u16.bib": bom16("@article{u1, title={Grüße aus UTF-16}, abstract={Little endian.}}\n"),
+      "u16.ris": bom16("TY  - JOUR\nID  - u2\nTI  - Big endian RIS\nAB  - Big endian.\nER  - \n", true),
+      "u16.jsonl": bom16('{"id":"u3","title":"T","abstract":"A."}\n'),
+    });
+    expect(got.papers.map((p) => [p.id, p.title])).toEqual([["u1", "Grüße aus UTF-16"], ["u2", "Big endian RIS"]]);
+    expect(got.problems).toEqual([{ file: "u16.jsonl", line: 1, message: "UTF-16 text: JSON Lines are read as UTF-8; save the file as UTF-8; its papers in the index are kept" }]);
+  });
 });

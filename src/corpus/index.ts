@@ -157,8 +157,13 @@ function isSymlink(file: string): boolean {
   }
 }
 
+/** The UTF-16 encoding a byte-order mark declares (Windows tools save "Unicode" so), else null. */
+const utf16 = (bytes: Buffer) => (bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : null);
+
 /** Bytes to text, for the whole-file formats; null for a binary file (mostlyNul). */
 function decode(bytes: Buffer, file: string, problems: CorpusProblem[]): string | null {
+  const wide = utf16(bytes);
+  if (wide) return new TextDecoder(wide).decode(bytes).replace(/^\uFEFF/, "");
   if (mostlyNul(bytes)) return null;
   const { text, invalid } = decodeUtf8(bytes);
   if (invalid) {
@@ -232,6 +237,7 @@ export function* fileEntries(full: string, file: string, report: CorpusReport): 
     } catch (error) {
       return unreadable(`cannot read this file (${reason(error)})`);
     }
+    if (utf16(head)) return unreadable("UTF-16 text: JSON Lines are read as UTF-8; save the file as UTF-8");
     if (mostlyNul(head)) return unreadable(BINARY);
     let reportedUtf8 = false;
     try {
