@@ -176,3 +176,17 @@ describe("hostile exports (review 18), through an ingest", () => {
     expect(lossLines(summary.files)).toEqual(["lib.bib: 1 entry has no abstract, 1 malformed entry, 1 duplicate of another entry"]);
   });
 });
+
+describe("hostile exports (review 18): the terminal", () => {
+  it("#18 a skipped entry is said once: 'file:line: what; skipped'", () => {
+    const [corpus, index] = [tempDir(), tempDir()];
+    writeFileSync(path.join(corpus, "lib.bib"), "@article{ok, title={Kept}, abstract={Kept abstract.}}\n@article{broken1, title = {Unclosed {brace}, abstract={x}}\n");
+    writeFileSync(path.join(corpus, "bad.md"), "# Title only\n");
+    const r = runCli(["ingest", "--corpus", corpus, "--index", index, "--dry-run"]);
+    const lines = r.stderr.split("\n").filter((l) => /lib\.bib:2|bad\.md:1/.test(l));
+    expect(lines).toEqual([
+      "papersift: bad.md:1: no abstract after the title; skipped",
+      expect.stringMatching(/^papersift: lib\.bib:2: @article\{broken1: cannot be parsed \(.+\); skipped$/),
+    ]);
+  });
+});

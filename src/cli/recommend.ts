@@ -26,7 +26,7 @@ function examplesOf(refs: string[], files: string[] = []): ExampleInput[] {
   const examples: ExampleInput[] = [...refs];
   for (const file of files) {
     const { references, problems } = readReferences(file);
-    for (const p of problems) warn(`skipped ${p}`);
+    for (const p of problems) warn(p);
     if (!references.length) warn(`${file} names no papers`);
     examples.push(...references.map(({ ref, id, doi, arxiv, title, abstract }) => ({ ref, id, doi, arxiv, title, abstract })));
   }

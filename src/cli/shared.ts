@@ -4,6 +4,7 @@ import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
+import { problemLine } from "../corpus/index.ts";
 import { lossLines } from "../ingest.ts";
 import { PapersiftError } from "../errors.ts";
 import { DEFAULT_MODEL_DIR, vendoredModels } from "../model.ts";
@@ -69,7 +70,7 @@ export function progressReporter(enabled: boolean): (p: IngestProgress) => void 
 /** Skipped entries and notices on stderr; a corpus with a thousand duplicates should not drown the terminal. */
 export function reportCorpus(summary: IngestSummary): void {
   const lines = [
-    ...summary.problems.map((p) => `skipped ${p.file}:${p.line}: ${p.message}`),
+    ...summary.problems.map(problemLine),
     ...summary.notices,
   ];
   const SHOWN = 20;

@@ -20,6 +20,7 @@ import { readRis } from "./ris.ts";
 import { readTxt } from "./txt.ts";
 
 export type { CorpusProblem, Paper, SourceLocation } from "./paper.ts";
+export { problemLine } from "./paper.ts";
 export type { Bibliographic } from "./bibliographic.ts";
 export { assignIds, identityOf, type Identity, type KnownIds } from "./ids.ts";
 

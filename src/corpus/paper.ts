@@ -44,6 +44,15 @@ export interface CorpusProblem {
   kind?: "no-abstract";
 }
 
+/**
+ * A problem as one line, "lib.bib:13: @article{broken1: cannot be parsed (…); skipped": what became of the
+ * entry said once, at the end ("; skipped" added where the message does not say it was skipped, kept or
+ * repaired).
+ */
+export function problemLine(p: CorpusProblem): string {
+  return `${p.file}:${p.line}: ${p.message}${/\b(?:skipped|kept|replaced)\b/.test(p.message) ? "" : "; skipped"}`;
+}
+
 /** NFC, no byte-order mark, whitespace runs (including newlines) folded to one space. */
 export function cleanText(text: string): string {
   // Both steps skip the common case cheaply (this runs on every entry of a 200k-paper corpus): ASCII text

@@ -6,7 +6,7 @@
 // matches nothing is reported.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { readLibraryFile, readsFile } from "../corpus/index.ts";
+import { problemLine, readLibraryFile, readsFile } from "../corpus/index.ts";
 import { foldText } from "../corpus/facets.ts";
 import { PapersiftError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
@@ -112,7 +112,7 @@ export function readReferences(file: string): { references: Reference[]; problem
         arxiv: p.bib?.arxiv ?? undefined,
         pmid: p.bib?.pmid ?? undefined,
       })),
-      problems: library.problems.map((p) => `${p.file}:${p.line}: ${p.message}`),
+      problems: library.problems.map(problemLine),
     };
   }
   const text = readFileSync(file, "utf8");
