@@ -450,4 +450,21 @@ describe("hostile exports (review 18): telling formats apart, encodings, deep JS
     expect(got.papers.map((p) => [p.id, p.title])).toEqual([["u1", "Grüße aus UTF-16"], ["u2", "Big endian RIS"]]);
     expect(got.problems).toEqual([{ file: "u16.jsonl", line: 1, message: "UTF-16 text: JSON Lines are read as UTF-8; save the file as UTF-8; its papers in the index are kept" }]);
   });
+
+  it("#16 CSL fields of the wrong type are read where they can be, and said where they cannot", () => {
+    const items = [
+      { id: "s1", type: "article", title: ["Title given", "as an array"], abstract: "A.", author: "Smith, John and Doe, Jane", issued: 2021 },
+      { id: "s2", type: "article", title: "Abstract as an object", abstract: { text: "Hidden." } },
+    ];
+    const got = read({ "c.json": JSON.stringify(items, null, 1) });
+    expect(got.papers.map((p) => [p.id, p.title, p.bib!.authors, p.bib!.date])).toEqual([["s1", "Title given as an array", ["John Smith", "Jane Doe"], "2021"]]);
+    expect(got.problems).toEqual([{ file: "c.json", line: 13, message: 's2 "Abstract as an object" has no abstract (its abstract is an object, not text); skipped', kind: "no-abstract" }]);
+  });
+
+  it("#17 a broken OpenAlex inverted index is said, and a word never overwrites another", () => {
+    const work = { id: "https://openalex.org/W1", title: "Reefs", abstract_inverted_index: { Healthy: [0], reefs: [1], are: [2], "noisy.": [3], dup: [1] } };
+    const got = read({ "w.jsonl": JSON.stringify(work) + "\n" });
+    expect(got.papers[0]!.abstract).toBe("Healthy reefs dup are noisy.");
+    expect(got.notices).toContain("w.jsonl:1: abstract_inverted_index puts 2 words at one position; read in index order");
+  });
 });

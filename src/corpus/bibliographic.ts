@@ -165,9 +165,12 @@ export const splitKeywords = (value: unknown): string[] => {
  * `note(message)` hears of an impossible date.
  */
 export function fromCsl(item: Record<string, unknown>, note: (message: string) => void = () => {}): Bibliographic {
-  const authors = (Array.isArray(item.author) ? item.author : []).map(cslName).filter((a): a is string => !!a);
+  // Hand-written CSL gives names as one string ("Smith, John and Doe, Jane") and a bare year: read as meant.
+  const names = typeof item.author === "string" ? item.author.split(/\s+and\s+|\s*;\s*/).map((literal) => ({ literal: literal.replace(/^([^,]+),\s*(.+)$/, "$2 $1") })) : item.author;
+  const authors = (Array.isArray(names) ? names : []).map(cslName).filter((a): a is string => !!a);
   const issued = item.issued as { "date-parts"?: unknown[][]; raw?: unknown; literal?: unknown } | undefined;
-  const raw = issued?.["date-parts"]?.[0] ?? issued?.raw ?? issued?.literal ?? (typeof item.issued === "string" ? item.issued : undefined);
+  const bare = typeof item.issued === "string" || typeof item.issued === "number" ? String(item.issued) : undefined;
+  const raw = issued?.["date-parts"]?.[0] ?? issued?.raw ?? issued?.literal ?? bare;
   const { date, impossible } = parseDate(raw);
   if (impossible) note(`impossible date ${JSON.stringify(raw)} ignored`);
   const container = text(Array.isArray(item["container-title"]) ? item["container-title"][0] : item["container-title"]);

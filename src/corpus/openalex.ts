@@ -15,15 +15,20 @@ export function isOpenAlexWork(value: unknown): value is Record<string, unknown>
   return "abstract_inverted_index" in v && typeof v.abstract !== "string";
 }
 
-/** The abstract as text: each word placed at its positions. */
-export function invertedAbstract(index: unknown): string {
+/**
+ * The abstract as text: each word placed at its positions. A position given to several words (a broken
+ * index) keeps them all, in index order, and `clash` is told how many words share how many positions.
+ */
+export function invertedAbstract(index: unknown, clash: (words: number, positions: number) => void = () => {}): string {
   if (!index || typeof index !== "object") return "";
-  const words: string[] = [];
+  const slots: string[][] = [];
   for (const [word, positions] of Object.entries(index as Record<string, unknown>)) {
     if (!Array.isArray(positions)) continue;
-    for (const p of positions) if (Number.isInteger(p) && p >= 0 && p < 100_000) words[p] = word;
+    for (const p of positions) if (Number.isInteger(p) && p >= 0 && p < 100_000) (slots[p] ??= []).push(word);
   }
-  return words.filter((w) => w !== undefined).join(" ");
+  const crowded = slots.filter((s) => s !== undefined && s.length > 1);
+  if (crowded.length) clash(crowded.reduce((n, s) => n + s.length, 0), crowded.length);
+  return slots.flatMap((s) => s ?? []).join(" ");
 }
 
 const obj = (value: unknown): Record<string, unknown> => (value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
@@ -59,7 +64,9 @@ export function openAlexEntry(work: Record<string, unknown>, source: SourceLocat
   return {
     ...(id ? { id } : {}),
     title: stripMarkup(str(work.title) ?? str(work.display_name) ?? ""),
-    abstract: invertedAbstract(work.abstract_inverted_index),
+    abstract: invertedAbstract(work.abstract_inverted_index, (words, positions) =>
+      notes.push(`abstract_inverted_index puts ${words} words at ${positions === 1 ? "one position" : `${positions} positions`}; read in index order`),
+    ),
     source,
     meta,
     bib,
