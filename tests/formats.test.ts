@@ -467,4 +467,25 @@ describe("hostile exports (review 18): telling formats apart, encodings, deep JS
     expect(got.papers[0]!.abstract).toBe("Healthy reefs dup are noisy.");
     expect(got.notices).toContain("w.jsonl:1: abstract_inverted_index puts 2 words at one position; read in index order");
   });
+
+  it("#15 BibTeX oddities are read as meant or said: late @string, missing crossref, a field twice, math, \\cite, \\href, \\relax", () => {
+    const got = read({
+      "o.bib":
+        "@article{m1, title = {Roots $\\sqrt{x^{2}+y_{i}}$ and \\frac{a}{b} with $\\le \\geq \\infty$}, journal = later,\n" +
+        "  author = {{\\relax Th}orsson, {\\'A}sa}, abstract = {As in \\cite{foo}, see \\href{http://a.b}{the site}.}}\n" +
+        "@string{later = {Defined Later}}\n" +
+        "@article{m2, title = {First}, title = {Second}, crossref = {nowhere}, abstract = {B.}}\n",
+    });
+    expect(got.papers.map((p) => [p.title, p.abstract, p.bib!.authors])).toEqual([
+      ["Roots √(x^2+y_i) and a/b with ≤ ≥ ∞", "As in [foo], see the site.", ["Ása Thorsson"]],
+      ["Second", "B.", []],
+    ]);
+    expect(got.notices).toEqual(
+      expect.arrayContaining([
+        "o.bib:1: @string later is used before it is defined; read as its name",
+        "o.bib:4: title is given twice; the last one is read",
+        "o.bib:4: crossref nowhere names no entry in this file",
+      ]),
+    );
+  });
 });

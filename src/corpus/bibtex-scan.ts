@@ -16,6 +16,8 @@ export interface BibEntry {
   properties: Record<string, string>;
   /** Where the entry's "@" is. */
   offset: number;
+  /** What was read other than as written: a macro used before its @string, a field given twice. */
+  notes: string[];
 }
 
 export interface ScanError {
@@ -37,6 +39,7 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
   const errors: ScanError[] = [];
   const macros: Record<string, string> = { ...MONTH_MACROS };
   let i = 0;
+  let notes: string[] = [];
   // Where the entry being read must end: the next line that starts an entry. A damaged value stops there,
   // not at the end of the file, so many damaged entries cost linear time, not quadratic.
   let limit = text.length;
@@ -88,7 +91,9 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
       else if (c === '"') out += quoted();
       else {
         const part = name();
-        out += /^\d+$/.test(part) ? part : (macros[part.toLowerCase()] ?? part);
+        const macro = /^\d+$/.test(part) ? part : macros[part.toLowerCase()];
+        if (macro === undefined) notes.push(`@string ${part} is used before it is defined; read as its name`);
+        out += macro ?? part;
       }
       skipSpace();
       if (text[i] !== "#") return out;
@@ -129,6 +134,7 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
       }
       i++;
       skipSpace();
+      notes = [];
       if (type === "string") {
         const key = name();
         skipSpace();
@@ -159,11 +165,12 @@ export function scanBibtex(text: string): { entries: BibEntry[]; errors: ScanErr
         skipSpace();
         if (text[i] !== "=") throw new Damaged(`expected = after ${field}`);
         i++;
+        if (properties[field] !== undefined) notes.push(`${field} is given twice; the last one is read`);
         properties[field] = value();
         skipSpace();
         if (text[i] !== "," && text[i] !== close) throw new Damaged(`expected , or ${close} after the value of ${field}`);
       }
-      entries.push({ type, label, properties, offset: at });
+      entries.push({ type, label, properties, offset: at, notes });
     } catch (error) {
       if (!(error instanceof Damaged)) throw error;
       errors.push({ offset: at, message: `@${type}{${label}: cannot be parsed (${error.message}); skipped` });

@@ -90,6 +90,7 @@ function decodeOne(slim: BibEntry): Record<string, unknown> {
 function inherit(entry: BibEntry, byKey: Map<string, BibEntry>): BibEntry {
   const parentKey = entry.properties.crossref;
   const parent = parentKey === undefined ? undefined : byKey.get(stripBraces(parentKey).toLowerCase());
+  if (parentKey !== undefined && !parent) return { ...entry, notes: [...entry.notes, `crossref ${stripBraces(parentKey)} names no entry in this file`] };
   if (!parent || parent === entry) return entry;
   const properties = { ...entry.properties };
   for (const [field, value] of Object.entries(parent.properties)) {
@@ -111,9 +112,59 @@ export function plainText(value: string): string {
     .trim();
 }
 
-/** Math and a few symbols citation-js leaves raw, rewritten so that its decoding comes out readable. */
+/** Math symbols citation-js leaves as command names ("le geq infty"): as the characters they stand for. */
+const SYMBOLS: Record<string, string> = {
+  le: "≤", leq: "≤", ge: "≥", geq: "≥", neq: "≠", ne: "≠", approx: "≈", sim: "∼", propto: "∝", ll: "≪", gg: "≫",
+  infty: "∞", pm: "±", mp: "∓", times: "×", cdot: "·", to: "→", rightarrow: "→", leftarrow: "←", in: "∈",
+  sum: "∑", prod: "∏", int: "∫", partial: "∂", nabla: "∇", ldots: "…", dots: "…", cdots: "⋯", relax: "",
+};
+
+/** The {…} group at `at` (which must be "{"): its inside and where it ends; null when unbalanced. */
+function group(value: string, at: number): { inside: string; end: number } | null {
+  let depth = 0;
+  for (let i = at; i < value.length; i++) {
+    if (value[i] === "{") depth++;
+    else if (value[i] === "}" && --depth === 0) return { inside: value.slice(at + 1, i), end: i + 1 };
+  }
+  return null;
+}
+
+/** `\name{a}{b}…` rewritten by `to` from its arguments (nested braces kept inside them). */
+const commandPatterns = new Map<string, RegExp>();
+function command(value: string, name: string, args: number, to: (...inside: string[]) => string): string {
+  if (!value.includes(`\\${name}`)) return value;
+  let re = commandPatterns.get(name);
+  if (!re) commandPatterns.set(name, (re = new RegExp(`\\\\${name}(?![A-Za-z])\\s*`, "g")));
+  re.lastIndex = 0;
+  let out = "";
+  let from = 0;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    const inside: string[] = [];
+    let at = m.index + m[0].length;
+    for (let k = 0; k < args; k++) {
+      while (value[at] === " ") at++;
+      const g = value[at] === "{" ? group(value, at) : null;
+      if (!g) break;
+      inside.push(g.inside);
+      at = g.end;
+    }
+    if (inside.length < args) continue;
+    out += value.slice(from, m.index) + to(...inside);
+    from = re.lastIndex = at;
+  }
+  return out + value.slice(from);
+}
+
+/** Math, references and links citation-js leaves raw, rewritten so that its decoding comes out readable. */
 function beforeDecoding(value: string): string {
-  return value
+  let v = value;
+  v = command(v, "frac", 2, (a, b) => `{${a}}/{${b}}`);
+  v = command(v, "sqrt", 1, (a) => `√({${a}})`);
+  v = command(v, "href", 2, (_url, text) => `{${text}}`);
+  for (const cite of ["cite", "citep", "citet", "autocite", "parencite", "textcite"]) v = command(v, cite, 1, (keys) => `[${keys.split(/\s*,\s*/).join(", ")}]`);
+  return v
+    // The space after a command only ends its name (`{\\relax Th}orsson`); after a symbol it is kept.
+    .replace(/\\([A-Za-z]+)(?![A-Za-z])(\s*)/g, (whole, name: string, space: string) => (SYMBOLS[name] === undefined ? whole : `${SYMBOLS[name]}${name === "relax" ? "" : space}`))
     // Whole command names only: `\text` must not eat the front of `\textbf` or `\textit`, which
     // citation-js decodes (to <b>, <i>, which plainText drops).
     .replace(/\\(?:mathcal|mathbf|mathrm|mathit|mathbb|mathsf|boldsymbol|operatorname|text|ensuremath)(?![A-Za-z])\s*/g, "")
@@ -187,7 +238,7 @@ function splitFields(entry: BibEntry): SplitEntry {
 
 function toEntry({ entry, raw, slim }: SplitEntry, csl: Record<string, unknown>, file: string, line: number): RawEntry {
   const p = entry.properties;
-  const notes: string[] = [];
+  const notes = [...entry.notes];
   for (const field of (csl._undecoded as string[] | undefined) ?? []) {
     raw[field] = stripBraces(slim!.properties[field]!);
     notes.push(`${field}: its LaTeX cannot be decoded (an unmatched $?); read as written`);
