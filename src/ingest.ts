@@ -12,7 +12,7 @@ import { apply, type Done } from "./ingest/apply.ts";
 import { plan, staleReason } from "./ingest/plan.ts";
 import { identify, readIdentities } from "./ingest/scan.ts";
 import type { RemoteEmbedder } from "./embed/remote.ts";
-import { resolveModel, vendoredModelDir, type ModelInfo } from "./model.ts";
+import { resolveModel, vendoredModelDir, type EmbedderSource, type ModelInfo } from "./model.ts";
 import { DB_FILE, diskError, isCorruption, prepareIndexDir } from "./store/folder.ts";
 import { acquireLock } from "./store/lock.ts";
 import { moveAside, salvageVectors } from "./store/salvage.ts";
@@ -170,23 +170,27 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
   // Likewise an index embedded by an endpoint keeps using it, unless --model asks for a vendored model.
   const endpoint = options.embedder ?? (options.model ? undefined : recorded?.embedder?.url);
   let remote: RemoteEmbedder | undefined;
+  let presumed: { model: ModelInfo; source: EmbedderSource; recorded: boolean } | undefined;
+  let connectRemote = async (): Promise<RemoteEmbedder> => remote!;
   if (endpoint) {
-    const { connectEndpoint } = await import("./embed/remote.ts");
+    const { connectEndpoint, presumedEndpoint } = await import("./embed/remote.ts");
     const { endpointUrl } = await import("./embed/endpoint.ts");
-    const sameEndpoint = recorded?.embedder?.url === endpointUrl(endpoint);
-    remote = await connectEndpoint(
-      {
-        url: endpoint,
-        model: options.embedderModel ?? (sameEndpoint ? recorded?.embedder?.model : undefined),
-        key: options.embedderKey,
-        timeoutMs: options.embedderTimeoutMs,
-        onRetry: hooks.onRetry,
-      },
-      { local: hooks.embedder, recorded: recorded?.embedder, defaultModel: "remoteId" in resolved ? resolved.remoteId : resolved.id },
-    );
-    embedder = remote;
+    const url = endpointUrl(endpoint);
+    const defaultModel = "remoteId" in resolved ? resolved.remoteId : resolved.id;
+    const name = options.embedderModel ?? (recorded?.embedder?.url === url ? recorded.embedder.model : undefined) ?? defaultModel;
+    const spec = { url: endpoint, model: name, key: options.embedderKey, timeoutMs: options.embedderTimeoutMs, onRetry: hooks.onRetry };
+    connectRemote = async () => {
+      remote ??= await connectEndpoint(spec, { local: hooks.embedder, recorded: recorded?.embedder, defaultModel });
+      embedder = remote;
+      return remote;
+    };
+    // The endpoint is contacted (its probe) only when there is something to embed. The one the index
+    // recorded is presumed unchanged until then; another one re-embeds every paper, so it is probed now,
+    // before anything is written (a dry run never contacts it).
+    presumed = presumedEndpoint(url, name, recorded);
+    if (!presumed.recorded && !options.dryRun) await connectRemote();
   }
-  const model: ModelInfo = remote?.model ?? ("remoteId" in resolved ? (await getEmbedder()).model : resolved);
+  let model: ModelInfo = remote?.model ?? presumed?.model ?? ("remoteId" in resolved ? (await getEmbedder()).model : resolved);
 
   const indexDir = options.index;
   let lock: Awaited<ReturnType<typeof acquireLock>> | null = null;
@@ -203,14 +207,20 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
       // With the index's ids at hand, no id it gave moves (corpus/ids.ts).
       const scan = identify(read, progress, store ? knownIds(store) : undefined);
       const state = store?.state() ?? null;
-      const reason = staleReason(state, model, options.chunking, remote?.source);
-      const notices = [...report.notices, ...[reason, reset, lock?.tookOver].filter((n): n is string => !!n)];
       // An ingest never deletes what it could not read: papers of unreadable files stay as they were.
-      const work = plan(scan.papers, store?.paperIdentities() ?? [], {
-        reason,
-        rebuild: options.rebuild,
-        unreadable: report.unreadable,
-      });
+      const planned = () => {
+        const reason = staleReason(state, model, options.chunking, remote?.source ?? presumed?.source);
+        return { reason, work: plan(scan.papers, store?.paperIdentities() ?? [], { reason, rebuild: options.rebuild, unreadable: report.unreadable }) };
+      };
+      let { reason, work } = planned();
+      if (presumed && !remote && !options.dryRun && (work.added.length || work.changed.length)) {
+        // Chunks to embed: now the endpoint is asked, and if it no longer embeds as recorded, everything is.
+        model = (await connectRemote()).model;
+        if (model.fingerprint !== presumed.model.fingerprint) ({ reason, work } = planned());
+      }
+      // A dry run says what an ingest would do.
+      const said = options.dryRun && reason ? reason.replace(/: re-embedding$/, ": an ingest would re-embed everything").replace(/: re-chunking, /, ": an ingest would re-chunk, ") : reason;
+      const notices = [...report.notices, ...[said, reset, lock?.tookOver].filter((n): n is string => !!n)];
       // Counts are of what was written, which can be less than planned when the corpus changes meanwhile.
       const summary = (done: Done): IngestSummary => ({
         papers: done.papers,
@@ -245,7 +255,7 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         const papers = scan.papers.size + work.carried.length;
         return summary({ written: planned, papers, embedded: 0, reused: 0, chunks: store ? store.counts().chunks : 0, embedSeconds: 0 });
       }
-      const done = await apply(store!, work, scan, { ...options, model, source: remote?.source, getEmbedder, progress, state, summary, notices });
+      const done = await apply(store!, work, scan, { ...options, model, source: remote?.source ?? presumed?.source, getEmbedder, progress, state, summary, notices });
       if (remote?.endpoint.retried) notices.push(`${remote.endpoint.retried} requests to ${remote.endpoint.url} were retried`);
       return done;
     } finally {

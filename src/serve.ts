@@ -46,8 +46,15 @@ const numberParam = (c: Context, name: string) => {
 
 function errorResponse(c: Context, error: unknown) {
   if (error instanceof PapersiftError) {
-    const status = error.code === "UNKNOWN_PAPER" || error.code === "NO_EXAMPLES" || error.code === "UNKNOWN_TAG" ? 404 : error.kind === "input" ? 400 : 500;
-    const hint = error.code === "BAD_OPTION" ? "see `papersift serve --help` for the API's parameters" : error.hint;
+    // Questions that go to the index's embedding endpoint while it is down (or changed): the rest still works.
+    const endpoint = error.code.startsWith("EMBEDDER_") || (error.code === "INDEX_INCOMPATIBLE" && /embedding endpoint/.test(error.message));
+    const status = error.code === "UNKNOWN_PAPER" || error.code === "NO_EXAMPLES" || error.code === "UNKNOWN_TAG" ? 404 : endpoint ? 503 : error.kind === "input" ? 400 : 500;
+    const hint =
+      error.code === "BAD_OPTION"
+        ? "see `papersift serve --help` for the API's parameters"
+        : endpoint
+          ? "dense and hybrid questions need the index's embedding endpoint: start it, or ask with mode=lexical (related, papers, recommend and the map need no endpoint)"
+          : error.hint;
     return c.json({ error: { code: error.code, message: error.message, hint } }, status);
   }
   return c.json({ error: { code: "INTERNAL", message: error instanceof Error ? error.message.split("\n")[0] : String(error), hint: "see the server's log" } }, 500);

@@ -4,7 +4,7 @@
 // slow, rate-limited, returns the wrong dimension or NaN. All traffic stays on 127.0.0.1. One serve process
 // and one toy server are shared by every case: loading the model costs more than the cases themselves.
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex, PapersiftError, type IngestSummary } from "../src/index.ts";
-import { BUNDLED_CORPUS, FORBID_MODEL, ROOT, runCli, sharedEmbedder, standInEmbedder, tempDir } from "./helpers.ts";
+import { BUNDLED_CORPUS, FORBID_MODEL, ROOT, runCli, sharedEmbedder, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
 import { startServe } from "./serve-process.ts";
 
 const { questions } = z
@@ -110,8 +110,8 @@ describe("one papersift embeds for another", () => {
     const stats = runCli(["stats", "--index", dir], { nodeArgs: FORBID_MODEL });
     expect(stats.status, stats.stderr).toBe(0);
     expect(stats.stdout).toContain(`embedded by the endpoint ${base}v1/embeddings (model BAAI/bge-small-en-v1.5;`);
-    // The index remembers its endpoint: a second ingest asks it again (the probe) and has nothing to do, nor
-    // anything to say beyond what the corpus said the first time.
+    // The index remembers its endpoint: a second ingest has nothing to do (so does not ask it), nor anything
+    // to say beyond what the corpus said the first time.
     const again = await ingest({ corpus: BUNDLED_CORPUS, index: dir }, { embedder });
     expect([again.embedded, again.notices]).toEqual([0, summary.notices]);
   }, 180_000); // the other process embeds the whole bundled corpus (141 chunks)
@@ -177,15 +177,20 @@ describe("an endpoint with no vendored twin", () => {
     } finally {
       index.close();
     }
-    // The same endpoint, now with another model behind it (its probe vector moved).
+    // The same endpoint, now with another model behind it (its probe vector moved). The endpoint is asked
+    // only when there is something to embed (review 21 #5): a new paper.
     toy.mode = "shifted";
-    const changed = await toyIngest(dir);
+    const grown = path.join(tempDir(), "corpus");
+    cpSync(BUNDLED_CORPUS, grown, { recursive: true });
+    writeTxt(path.join(grown, "new.txt"), [{ title: "Submodular rewards", abstract: "Diminishing returns in reward functions for planning." }]);
+    const changed = await toyIngest(dir, { corpus: grown });
     expect(changed.notices.join("\n")).toMatch(/now embeds differently than before: re-embedding/);
-    expect(changed.embedded).toBe(first.embedded);
+    expect([changed.embedded, changed.reused]).toEqual([changed.chunks, 0]);
+    expect(changed.chunks).toBeGreaterThan(first.chunks);
     // Another endpoint (here: another path on the same server).
-    const moved = await toyIngest(dir, { embedder: `${toy.url}/other/v1` });
+    const moved = await toyIngest(dir, { corpus: grown, embedder: `${toy.url}/other/v1` });
     expect(moved.notices.join("\n")).toMatch(/the embedder changed \(toy\/hashed-words at .*\/v1\/embeddings → toy\/hashed-words at .*\/other\/v1\/embeddings\)/);
-    expect(moved.embedded).toBe(first.embedded);
+    expect([moved.embedded, moved.reused]).toEqual([moved.chunks, 0]);
     // Questions against an index whose endpoint changed model since: refused, not answered wrongly.
     toy.mode = "ok";
     const stale = await openIndex(dir, { embedder });

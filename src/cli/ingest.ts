@@ -2,11 +2,11 @@
 import { existsSync } from "node:fs";
 import { watch } from "chokidar";
 import { Option, type Command } from "commander";
-import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS, defaultWorkers } from "../config.ts";
+import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS } from "../config.ts";
 import { PapersiftError } from "../errors.ts";
 import { ingest } from "../index.ts";
 import { renderIngest } from "../render.ts";
-import { corpusOption, defaultModelId, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn } from "./shared.ts";
+import { corpusOption, defaultModelId, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn, workersOption } from "./shared.ts";
 
 interface IngestFlags {
   corpus: string;
@@ -103,7 +103,7 @@ program
   .addOption(new Option("--embedder-model <name>", `model name to ask the endpoint for (default: the vendored model's id, ${defaultModelId()})`))
   .addOption(new Option("--window <tokens>", "tokens per chunk, title included").argParser(integer("--window", 32)).default(DEFAULT_CHUNKING.windowTokens))
   .addOption(new Option("--overlap <tokens>", "tokens of whole sentences shared by consecutive chunks").argParser(integer("--overlap", 0)).default(DEFAULT_CHUNKING.overlapTokens))
-  .addOption(new Option("--workers <n>", "embedding sessions in worker threads, the cores split between them").argParser(integer("--workers", 1)).default(defaultWorkers(), "one per core, at most 4"))
+  .addOption(workersOption("embedding sessions in worker threads, the cores split between them"))
   .addOption(jsonOption())
   .addHelpText(
     "after",

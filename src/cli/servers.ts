@@ -4,7 +4,8 @@ import { PapersiftError } from "../errors.ts";
 import { openIndex } from "../index.ts";
 import { printable } from "../text.ts";
 import { tagsFileOf, tagsOption } from "./recommend.ts";
-import { corpusOption, indexOption, integer, modelOption, open, out, warn } from "./shared.ts";
+import type { Embedder } from "../embed.ts";
+import { corpusOption, indexOption, integer, modelOption, open, out, warn, workersOption } from "./shared.ts";
 
 export function registerServers(program: Command): void {
 program
@@ -16,6 +17,7 @@ program
   .addOption(corpusOption())
   .addOption(modelOption())
   .addOption(tagsOption())
+  .addOption(workersOption("embedding sessions for POST /v1/embeddings in worker threads, the cores split between them"))
   .addHelpText(
     "after",
     "\nThe model and index load once; each request then takes milliseconds. An ingest running beside the\nserver (`papersift ingest --watch`) is picked up on the next request. It answers only requests addressed\nto 127.0.0.1, localhost, [::1] or --host (421 otherwise), so another site cannot reach it through DNS rebinding.\n\nAPI (GET, JSON as the CLI's --json): /api/search?q=…&k=…&mode=…&category=…&since=…&until=…&author=…\n  /api/related/<id or DOI>?k=…   /api/clusters?threshold=…   /api/papers/<id or DOI>   /api/stats   /api/map\n  /api/recommend?id=…&id=…&not=…&tag=…&k=…&explain=1 (and the filters)\nPOST /v1/embeddings: the OpenAI embeddings protocol with the vendored model, so another papersift\n  can embed with this machine (its `ingest --embedder` given this server's address).\n\nExamples:\n  papersift serve\n  papersift serve --port 8080 --index ~/papers-index",
@@ -24,20 +26,25 @@ program
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
     const index = await open({ ...flags, json: false });
     // Warm up: the model is ready before the first visitor, and the map is laid out in the background (the
-    // first one of a large corpus takes a while; the page says so meanwhile).
-    await index.search("warm up", { k: 1 });
+    // first one of a large corpus takes a while; the page says so meanwhile). Questions that go to an
+    // endpoint that is down (or changed) are all that fail then: everything else is served meanwhile.
+    const endpoint = index.stats().embeddedBy;
+    try {
+      await index.search("warm up", { k: 1 });
+    } catch (error) {
+      if (!(endpoint?.queries === "endpoint" && error instanceof PapersiftError)) throw error;
+      const why = error.message.replace(/^the embedding endpoint \S+ /, "");
+      warn(`dense and hybrid questions need the embedding endpoint ${endpoint.endpoint}, which ${why}; lexical search, related, papers and the map work without it`);
+    }
     void index.map().catch((error: unknown) => warn(`the map could not be laid out: ${error instanceof Error ? error.message : String(error)}`));
-    const [{ createApp }, { serve }, { isRemote }, { loadEmbedder }] = await Promise.all([
-      import("../serve.ts"),
-      import("@hono/node-server"),
-      import("../embed/remote.ts"),
-      import("../embed.ts"),
-    ]);
-    // POST /v1/embeddings serves a vendored model: the index's own, unless its questions go to an endpoint.
-    const own = await index.embedder();
-    const local = isRemote(own) ? loadEmbedder({ model: flags.model }) : Promise.resolve(own);
-    local.catch(() => {}); // reported by the request that awaits it
-    const server = serve({ fetch: createApp(index, { host: flags.host, embedder: () => local, tagsFile: tagsFileOf(flags) }).fetch, port: flags.port, hostname: flags.host });
+    const [{ createApp }, { serve }, { loadEmbedder }] = await Promise.all([import("../serve.ts"), import("@hono/node-server"), import("../embed.ts")]);
+    // POST /v1/embeddings serves a vendored model (the index's own, unless its questions go to an endpoint)
+    // on --workers sessions, as ingest embeds: loaded on the first request, so a server nobody embeds with
+    // holds only the questions' session.
+    const model = endpoint?.queries === "endpoint" ? flags.model : (await index.embedder()).model.dir;
+    let sessions: Promise<Embedder> | undefined;
+    const embedder = () => (sessions ??= loadEmbedder({ model, workers: flags.workers }));
+    const server = serve({ fetch: createApp(index, { host: flags.host, embedder, tagsFile: tagsFileOf(flags) }).fetch, port: flags.port, hostname: flags.host });
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
       server.once("error", (error: NodeJS.ErrnoException) =>

@@ -2,7 +2,7 @@
 // (built from the corpus on a fresh clone).
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR } from "../config.ts";
+import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, defaultWorkers } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
 import { problemLine } from "../corpus/index.ts";
 import { lossLines } from "../ingest.ts";
@@ -39,31 +39,45 @@ export function decimal(name: string) {
 const duration = (seconds: number) =>
   seconds < 90 ? `${Math.ceil(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 
+/** Seconds between progress lines when stderr is not a terminal (a log): PAPERSIFT_PROGRESS_SECONDS, default 10. */
+function logInterval(): number {
+  const seconds = Number(process.env.PAPERSIFT_PROGRESS_SECONDS ?? "10");
+  return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 10) * 1000;
+}
+
 /**
- * Progress on a terminal only: first the plan ("embedding 21,480 new chunks (~9 min), 312 reused"), then
- * "embedding chunks 57/141 · 23/s · ~4 s left".
+ * Ingest progress on stderr. On a terminal, a live line: first the plan ("embedding 21,480 new chunks
+ * (~9 min), 312 reused"), then "embedding chunks 57/141 · 23/s · ~4 s left" (not with --json: `enabled`
+ * false). Elsewhere (a log, nohup, cron) a plain "papersift: embedding chunks 57/141 · …" line every
+ * logInterval(), so long work shows in the log and short work adds nothing; stdout is never touched.
  */
 export function progressReporter(enabled: boolean): (p: IngestProgress) => void {
-  if (!enabled || !process.stderr.isTTY) return () => {};
+  const terminal = process.stderr.isTTY;
+  if (!enabled && terminal) return () => {};
   const started = new Map<string, number>();
-  let last = 0;
+  const every = terminal ? 100 : logInterval();
+  let last = terminal ? -Infinity : performance.now();
   return (p) => {
     if (p.phase === "plan") {
+      if (!terminal) return;
       const eta = p.rate ? ` (~${duration(p.done / p.rate)})` : "";
       process.stderr.write(`\r\x1b[2Kembedding ${p.done.toLocaleString("en")} new chunks${eta}, ${(p.total - p.done).toLocaleString("en")} reused\n`);
       return;
     }
     const now = performance.now();
     if (!started.has(p.phase)) started.set(p.phase, now);
-    if (now - last < 100 && p.done !== p.total) return;
+    const finished = p.done === p.total;
+    if (now - last < every && !(terminal && finished)) return;
     last = now;
     const elapsed = (now - started.get(p.phase)!) / 1000;
     const rate = elapsed > 0 ? p.done / elapsed : 0;
     const left = rate > 0 ? Math.ceil((p.total - p.done) / rate) : 0;
     const what = { read: "read papers", chunk: "chunking papers", embed: "embedding chunks", write: "writing index", index: "updating HNSW" }[p.phase as Exclude<IngestProgress["phase"], "plan">];
     const detail = p.phase === "embed" && rate > 0 ? ` · ${rate.toFixed(0)}/s · ~${duration(left)} left` : "";
-    process.stderr.write(`\r\x1b[2K${what} ${p.done}${p.total ? `/${p.total}` : ""}${detail}`);
-    if (p.done === p.total) process.stderr.write("\r\x1b[2K");
+    const line = `${what} ${p.done}${p.total ? `/${p.total}` : ""}${detail}`;
+    if (!terminal) return warn(line);
+    process.stderr.write(`\r\x1b[2K${line}`);
+    if (finished) process.stderr.write("\r\x1b[2K");
   };
 }
 
@@ -120,6 +134,9 @@ export const modelOption = () =>
     "--model <name-or-dir>",
     `embedding model: a vendored one by name (${vendoredModels().map((m) => path.basename(m.dir)).join(", ")}) or a folder in transformers.js layout (default: ${defaultModelName()}; an index keeps the model it was built with)`,
   );
+/** --workers for ingest and serve: embedding sessions in worker threads (embed.ts), the same default for both. */
+export const workersOption = (description: string) =>
+  new Option("--workers <n>", description).argParser(integer("--workers", 1)).default(defaultWorkers(), "one per core, at most 4");
 export const jsonOption = () => new Option("--json", "print JSON for scripts").default(false);
 /** --category (repeatable), --since, --until, --author: the same filters on search, related and clusters. */
 export function filterOptions(command: Command): Command {

@@ -123,6 +123,16 @@ function serverMessage(text: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line || "(no message)";
 }
 
+/** The `hint` papersift's own server adds to an OpenAI error body, if any, on one line and short. */
+function serverHint(text: string): string | undefined {
+  try {
+    const hint = (JSON.parse(text) as { error?: { hint?: unknown } }).error?.hint;
+    return typeof hint === "string" && hint.trim() ? hint.replace(/\s+/g, " ").trim().slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One embedding as float32, from a JSON array or OpenAI's base64 of little-endian float32. */
 function toFloat32(embedding: z.infer<typeof Embedding>): Float32Array {
   if (typeof embedding !== "string") return Float32Array.from(embedding);
@@ -140,6 +150,14 @@ export function connect(options: EndpointOptions): Endpoint {
   let retried = 0;
 
   const fail = (message: string) => new PapersiftError("EMBEDDER_FAILED", `the embedding endpoint ${url} ${message}`);
+
+  /** A 404: most servers mean the model asked for; the fix passes on the server's own hint when it gives one. */
+  const modelNotFound = (text: string) => {
+    const hint = serverHint(text);
+    return new PapersiftError("EMBEDDER_FAILED", `the embedding endpoint ${url} answered 404: ${serverMessage(text)}`, {
+      hint: `pass --embedder-model the name the server serves${hint ? ` (it says: ${hint})` : ""}`,
+    });
+  };
 
   /** Check an answer and turn it into unit vectors, in input order. */
   function vectorsOf(text: string, count: number, dims: number | undefined): Float32Array[] {
@@ -185,6 +203,7 @@ export function connect(options: EndpointOptions): Endpoint {
         if (response.status === 401 || response.status === 403) {
           throw new PapersiftError("EMBEDDER_REFUSED", `the embedding endpoint ${url} refused the request (${response.status}: ${serverMessage(text)})`);
         }
+        if (response.status === 404) throw modelNotFound(text);
         if (response.status !== 429 && response.status < 500) throw fail(`answered ${response.status}: ${serverMessage(text)}`);
         why = `answered ${response.status} (${serverMessage(text)})`;
         wait = retryAfter(response.headers.get("retry-after")) ?? wait;

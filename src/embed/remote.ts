@@ -41,6 +41,19 @@ function twinOf(name: string): string | undefined {
   return vendoredModels().find((m) => m.manifest.id === name || m.dir.endsWith(`/${name}`))?.dir;
 }
 
+/**
+ * A question the endpoint could not embed: the fix names what works from `search` (the ingest's own hint
+ * names ingest's options). The address is part of the vectors' identity (endpointFingerprint), so a server
+ * that moved is followed only by re-embedding there.
+ */
+function forQuestions(error: unknown, url: string): unknown {
+  if (!(error instanceof PapersiftError && (error.code === "EMBEDDER_UNREACHABLE" || error.code === "EMBEDDER_FAILED"))) return error;
+  return new PapersiftError(error.code, error.message, {
+    cause: error,
+    hint: `start the embedding server at ${url}, or search with --mode lexical (related, recommend and clusters need no server); a server now at another address is reached only by re-embedding there: \`papersift ingest --embedder <url>\``,
+  });
+}
+
 function remoteEmbedder(
   endpoint: Endpoint,
   tokenizer: Embedder,
@@ -85,8 +98,12 @@ function remoteEmbedder(
       return ids.length <= model.maxTokens ? ids : [...ids.slice(0, model.maxTokens - 1), ids[ids.length - 1]!];
     },
     async embed(texts, onProgress, kind = "passage") {
-      await ready();
-      return endpoint.embed(texts.map((t) => clip(prefix(kind) + t)), { dims: model.dims, onProgress, retryUnreachable: !forQueries });
+      try {
+        await ready();
+        return await endpoint.embed(texts.map((t) => clip(prefix(kind) + t)), { dims: model.dims, onProgress, retryUnreachable: !forQueries });
+      } catch (error) {
+        throw forQueries ? forQuestions(error, endpoint.url) : error;
+      }
     },
     embedTokenized() {
       throw new Error("an embeddings endpoint takes text: use embed()");
@@ -148,6 +165,27 @@ export async function connectEndpoint(
   const fingerprint = endpointFingerprint(localFingerprint, endpoint.url, name, probe);
   const info = remoteModelInfo(twinDir ? local.model : null, tokenizerDir, name, remote!.length, fingerprint);
   return remoteEmbedder(endpoint, local, info, source, !!twinDir);
+}
+
+/**
+ * What an ingest plans against before it contacts the endpoint (it probes only when it has chunks to embed,
+ * so a dry run, or a sync with nothing new, works while the server is down): the index's recorded identity
+ * when `url` (as endpointUrl gives it) and `model` are what it recorded, else an unprobed identity that no
+ * index has, which plans every paper for re-embedding.
+ */
+export function presumedEndpoint(
+  url: string,
+  model: string,
+  recorded: { model: { id: string; dims: number; fingerprint: string }; embedder?: EmbedderSource | undefined } | undefined,
+): { model: ModelInfo; source: EmbedderSource; recorded: boolean } {
+  const twinDir = twinOf(model);
+  const twin = twinDir ? describeModel(twinDir) : null;
+  if (recorded?.embedder && recorded.embedder.url === url && recorded.embedder.model === model) {
+    const info = remoteModelInfo(twin, twinDir ?? DEFAULT_MODEL_DIR, model, recorded.model.dims, recorded.model.fingerprint);
+    return { model: { ...info, id: recorded.model.id }, source: recorded.embedder, recorded: true };
+  }
+  const info = remoteModelInfo(twin, twinDir ?? DEFAULT_MODEL_DIR, model, twin?.dims ?? recorded?.model.dims ?? 0, `${model}@endpoint+unprobed`);
+  return { model: info, source: { url, model, probe: "", cosineToLocal: null, localFingerprint: null }, recorded: false };
 }
 
 /**

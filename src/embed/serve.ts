@@ -46,7 +46,14 @@ export function addEmbeddingsRoute(app: Hono, embedder: () => Promise<Embedder>)
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         const where = issue.path.join(".") || "body";
-        return c.json(openAiError(`${where}: ${issue.message}`, "BAD_REQUEST", `input is a string or 1 to ${MAX_EMBED_INPUTS} strings (token ids are not accepted); model names the model`), 400);
+        // The message itself states the rule broken: OpenAI clients show only the message, not the hint.
+        const input = (body as { input?: unknown } | null)?.input;
+        const message = Array.isArray(input) && input.length > MAX_EMBED_INPUTS
+          ? `input: ${input.length} texts is over the limit of ${MAX_EMBED_INPUTS} per request`
+          : where === "input" || where.startsWith("input.")
+            ? `input: a string or 1 to ${MAX_EMBED_INPUTS} strings (token ids are not accepted)`
+            : `${where}: ${issue.message}`;
+        return c.json(openAiError(message, "BAD_REQUEST", `input is a string or 1 to ${MAX_EMBED_INPUTS} strings (token ids are not accepted); model names the model`), 400);
       }
       const request = parsed.data;
       const model = await embedder();
