@@ -195,3 +195,45 @@ describe("saved sets (tags)", () => {
     expect(readFileSync(file, "utf8")).toBe("{ not json");
   });
 });
+
+describe("papers named by arXiv id, arXiv DOI or title (review-newuser1920 defects 1 and 2)", () => {
+  const arxivPapers = bundledPapers().slice(40, 46).map((p, i) => ({ id: `2606.0181${i}`, title: p.title, abstract: p.abstract, date: "2026-06-10" }));
+  let arxivIndex: PapersiftIndex;
+  let arxivDir: string;
+  beforeAll(async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "arxiv.jsonl"), jsonl(arxivPapers));
+    arxivDir = tempDir();
+    await ingest({ corpus: dir, index: arxivDir }, { embedder: standInEmbedder() });
+    arxivIndex = await openIndex(arxivDir, { embedder: standInEmbedder() });
+  });
+
+  it("a library file's entries match indexed papers by arXiv id, DOI or title before any abstract is needed", () => {
+    const bib = path.join(tempDir(), "mylib.bib");
+    writeFileSync(
+      bib,
+      `@misc{first, title = {${arxivPapers[0]!.title}}, author = {Zhang, Shuai}, year = 2026, eprint = {2606.01810}, archivePrefix = {arXiv} }
+@misc{second, title = {${arxivPapers[1]!.title.toUpperCase()}}, year = 2026 }
+@article{third, title = {Something else}, doi = {10.48550/arXiv.2606.01812}, abstract = {An abstract that would be embedded if nothing matched it.} }
+@article{gone, title = {A paper this index does not hold}, year = 2023 }
+`,
+    );
+    const r = runCli(["recommend", "--from", bib, "--index", arxivDir, "-k", "6", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.liked.map((m: { id: string; by: string }) => [m.id, m.by])).toEqual([["2606.01810", "arxiv"], ["2606.01811", "title"], ["2606.01812", "arxiv"]]);
+    expect(out.likedExternal).toEqual([]);
+    expect(out.unmatched).toEqual([{ ref: "mylib.bib:4", reason: "not in the index, and it has no abstract to embed", list: "liked" }]);
+    // Only the papers not liked come back.
+    expect(ids(out.results).sort()).toEqual(["2606.01813", "2606.01814", "2606.01815"]);
+    expect(r.stderr).not.toMatch(/no abstract; skipped/);
+  });
+
+  it("an arXiv DOI is accepted wherever an id is: related, paper, recommend, tags", async () => {
+    const doi = "10.48550/arXiv.2606.01811";
+    expect(arxivIndex.related(doi, { k: 2 }).paper.id).toBe("2606.01811");
+    expect(arxivIndex.paper(`https://doi.org/${doi}`).id).toBe("2606.01811");
+    expect((await arxivIndex.recommend({ liked: [doi], k: 1 })).liked[0]!.id).toBe("2606.01811");
+    expect(arxivIndex.tag("x", [doi], { tagsFile: path.join(tempDir(), "tags.json") }).added).toEqual(["2606.01811"]);
+  });
+});

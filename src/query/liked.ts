@@ -1,13 +1,20 @@
-// Liked (and disliked) examples for recommendations: what a person points at — ids, DOIs, arXiv ids or titles,
-// typed, in a list file, in a tag, or as entries of a library file ingest reads — matched to the papers of
-// the index. A reference matches by id, then DOI, then arXiv id, then exact normalised title, then an
-// unambiguous part of a title (as `related` does). A library entry that matches nothing but has an abstract
-// is still an example: it is embedded (the caller does that) rather than dropped; anything else that
-// matches nothing is reported.
+// Finding the papers a person points at — ids, DOIs, arXiv ids or titles, typed (related, get_paper,
+// /api/papers/), in a list file, in a tag, or as entries of a library file ingest reads — in the index. One
+// lookup for all of them (matchReferences): by id, then DOI, then arXiv id (an arXiv DOI, 10.48550/arXiv.<id>,
+// is one), then PMID, then exact normalised title, then an unambiguous part of a title. A library entry is
+// matched first, with or without an abstract; one that matches nothing but has an abstract is still an
+// example: it is embedded (the caller does that) rather than dropped; anything else is reported.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { problemLine, readLibraryFile, readsFile } from "../corpus/index.ts";
+import { declaredEncoding, readBibtex } from "../corpus/bibtex.ts";
 import { foldText } from "../corpus/facets.ts";
+import { readJson } from "../corpus/json.ts";
+import { parseJsonlLine } from "../corpus/jsonl.ts";
+import { isMedline, readMedline } from "../corpus/medline.ts";
+import { cleanText, type RawEntry } from "../corpus/paper.ts";
+import { isPubmedXml, readPubmedXml } from "../corpus/pubmed-xml.ts";
+import { readRis } from "../corpus/ris.ts";
 import { PapersiftError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 
@@ -49,6 +56,8 @@ export interface ExternalPaper {
 export interface Unmatched {
   ref: string;
   reason: string;
+  /** It names several papers (a title shared or a part of many), rather than none. */
+  ambiguous?: true;
 }
 
 export interface Matches {
@@ -71,6 +80,12 @@ export function normaliseArxiv(text: string): string | null {
     .replace(/\.pdf$/i, "")
     .replace(/v\d+$/, "");
   return /^\d{4}\.\d{4,5}$/.test(bare) || /^[a-z-]+(?:\.[A-Z]{2})?\/\d{7}$/.test(bare) ? bare : null;
+}
+
+/** The arXiv id an arXiv DOI (10.48550/arXiv.2301.01234) names, or null for any other DOI. */
+export function arxivOfDoi(doi: string | null | undefined): string | null {
+  const m = doi ? /^10\.48550\/arxiv\.(.+)$/i.exec(doi) : null;
+  return m ? normaliseArxiv(m[1]!) : null;
 }
 
 /** A title as compared: case, accents, punctuation and spacing ignored. */
@@ -102,17 +117,22 @@ export function readReferences(file: string): { references: Reference[]; problem
   const library = readsFile(name) ? readLibraryFile(file) : null;
   if (library?.unreadable.length) throw new PapersiftError("INPUT_FILE", `cannot read ${file}: ${library.problems[0]?.message ?? "unreadable"}`);
   if (library && (library.papers.length || path.extname(file).toLowerCase() !== ".txt")) {
+    // Entries without an abstract are no papers for ingest, but they can still name indexed papers.
+    const noAbstract = new Set(library.problems.filter((p) => p.kind === "no-abstract").map((p) => p.line));
+    const entries: Pick<RawEntry, "id" | "title" | "abstract" | "source" | "bib">[] = [...library.papers, ...(noAbstract.size ? rawEntries(file, noAbstract) : [])];
     return {
-      references: library.papers.map((p) => ({
-        ref: `${name}:${p.source.line}`,
-        id: p.id,
-        title: p.title,
-        abstract: p.abstract,
-        doi: p.bib?.doi ?? undefined,
-        arxiv: p.bib?.arxiv ?? undefined,
-        pmid: p.bib?.pmid ?? undefined,
-      })),
-      problems: library.problems.map(problemLine),
+      references: entries
+        .sort((a, b) => a.source.line - b.source.line)
+        .map((p) => ({
+          ref: `${name}:${p.source.line}`,
+          id: p.id,
+          title: p.title,
+          abstract: p.abstract || undefined,
+          doi: p.bib?.doi ?? undefined,
+          arxiv: p.bib?.arxiv ?? undefined,
+          pmid: p.bib?.pmid ?? undefined,
+        })),
+      problems: library.problems.filter((p) => p.kind !== "no-abstract").map(problemLine),
     };
   }
   const text = readFileSync(file, "utf8");
@@ -122,6 +142,32 @@ export function readReferences(file: string): { references: Reference[]; problem
     .filter(Boolean)
     .map(referenceOf);
   return { references, problems: [] };
+}
+
+/**
+ * The entries of a library file that start on these lines, as its format's reader gives them (before ingest's
+ * clean-up drops those without an abstract): for their ids, DOIs, arXiv ids and titles.
+ */
+function rawEntries(file: string, lines: Set<number>): RawEntry[] {
+  const name = path.basename(file);
+  const bytes = readFileSync(file);
+  const ext = path.extname(file).toLowerCase();
+  const encoding = ext === ".bib" ? declaredEncoding(bytes.subarray(0, 2000).toString("latin1")) : null;
+  const bom = bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : null;
+  const text = new TextDecoder(bom ?? encoding ?? "utf-8").decode(bytes).replace(/^\uFEFF/, "");
+  const read: Record<string, () => RawEntry[]> = {
+    ".bib": () => readBibtex(text, name).entries,
+    ".ris": () => readRis(text, name).entries,
+    ".nbib": () => readMedline(text, name).entries,
+    ".txt": () => (isMedline(text) ? readMedline(text, name).entries : []),
+    ".json": () => readJson(text, name).entries,
+    ".xml": () => (isPubmedXml(text) ? readPubmedXml(text, name).entries : []),
+    ".jsonl": () => text.split("\n").flatMap((line, i) => (lines.has(i + 1) ? [parseJsonlLine(line, i + 1, name).entry ?? []].flat() : [])),
+  };
+  read[".ndjson"] = read[".jsonl"]!;
+  return (read[ext]?.() ?? [])
+    .filter((e) => lines.has(e.source.line) && cleanText(e.title))
+    .map((e) => ({ ...e, title: cleanText(e.title), abstract: "" }));
 }
 
 interface Lookup {
@@ -148,7 +194,7 @@ function lookup(store: Store): Lookup {
   for (const row of rows) {
     l.byId.set(row.id, row.rowid);
     l.titles.push({ rowid: row.rowid, id: row.id, title: row.title });
-    const arxiv = row.arxiv ?? normaliseArxiv(row.id) ?? undefined;
+    const arxiv = row.arxiv ?? arxivOfDoi(row.doi) ?? normaliseArxiv(row.id) ?? undefined;
     if (row.doi || arxiv) l.identifiers.set(row.rowid, { ...(row.doi ? { doi: row.doi } : {}), ...(arxiv ? { arxiv } : {}) });
     if (row.doi && !l.byDoi.has(row.doi)) l.byDoi.set(row.doi, row.rowid);
     if (arxiv && !l.byArxiv.has(arxiv)) l.byArxiv.set(arxiv, row.rowid);
@@ -171,24 +217,34 @@ export function matchReferences(store: Store, references: Reference[]): Matches 
   for (const r of references) {
     let rowid: number | undefined;
     let by: MatchedPaper["by"] = "id";
-    let reason = "not in the index";
+    // Typed text is its own title; a library or tag entry is named by where it is.
+    const typed = r.ref === r.title;
+    let reason = typed || r.abstract ? "not in the index" : "not in the index, and it has no abstract to embed";
+    let ambiguous = false;
     const tryMatch = (found: number | undefined, how: MatchedPaper["by"]) => {
       if (rowid === undefined && found !== undefined) [rowid, by] = [found, how];
     };
     if (r.id !== undefined) tryMatch(l.byId.get(r.id.trim()), "id");
     if (r.doi) tryMatch(l.byDoi.get(r.doi), "doi");
-    if (r.arxiv) tryMatch(l.byArxiv.get(r.arxiv) ?? l.byId.get(r.arxiv), "arxiv");
+    const arxiv = r.arxiv ?? arxivOfDoi(r.doi);
+    if (arxiv) tryMatch(l.byArxiv.get(arxiv) ?? l.byId.get(arxiv), "arxiv");
     if (r.pmid) tryMatch(l.byPmid.get(r.pmid), "pmid");
     if (rowid === undefined && r.title) {
       const exact = l.byTitle.get(normaliseTitle(r.title)) ?? [];
       if (exact.length === 1) tryMatch(exact[0], "title");
-      else if (exact.length > 1) reason = `its title matches ${exact.length} papers (${exact.map((e) => byRowid.get(e)!.id).join(", ")}); use an id`;
-      else if (r.abstract === undefined) {
+      else if (exact.length > 1) {
+        reason = `its title matches ${exact.length} papers (${exact.map((e) => byRowid.get(e)!.id).join(", ")}); use an id`;
+        ambiguous = true;
+      }
+      else if (typed) {
         // A typed reference may be part of a title, as for `related`.
         const wanted = r.title.trim().toLowerCase();
         const partial = wanted.length >= 3 ? l.titles.filter((t) => t.title.toLowerCase().includes(wanted)) : [];
         if (partial.length === 1) tryMatch(partial[0]!.rowid, "title");
-        else if (partial.length > 1) reason = `matches ${partial.length} titles, e.g. ${partial.slice(0, 3).map((p) => p.id).join(", ")}; use more of the title or an id`;
+        else if (partial.length > 1) {
+          reason = `matches ${partial.length} titles, e.g. ${partial.slice(0, 3).map((p) => p.id).join(", ")}; use more of the title or an id`;
+          ambiguous = true;
+        }
       }
     }
     if (rowid !== undefined) {
@@ -199,7 +255,7 @@ export function matchReferences(store: Store, references: Reference[]): Matches 
     } else if (r.abstract && r.title) {
       result.external.push({ ref: r.ref, id: r.id, title: r.title, abstract: r.abstract, doi: r.doi, arxiv: r.arxiv });
     } else {
-      result.unmatched.push({ ref: r.ref, reason });
+      result.unmatched.push({ ref: r.ref, reason, ...(ambiguous ? { ambiguous: true as const } : {}) });
     }
   }
   return result;

@@ -17,12 +17,6 @@ export function knownIds(store: Store): KnownIds {
   };
 }
 
-/** The paper with this DOI, arXiv id or PMID (normalised as corpus/bibliographic.ts does), if any. */
-export function paperByIdentifier(store: Store, kind: "doi" | "arxiv" | "pmid", value: string): { rowid: number; id: string; title: string } | undefined {
-  return store.sql(`SELECT rowid, id, title FROM papers WHERE ${kind} = ? ORDER BY rowid LIMIT 1`).get(value) as
-    | { rowid: number; id: string; title: string }
-    | undefined;
-}
 
 /** Papers per corpus file, in path order. */
 export function papersPerFile(store: Store): { file: string; papers: number }[] {
