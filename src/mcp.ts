@@ -6,7 +6,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
-import { DEFAULT_K, type PapersiftIndex, type PaperDetail } from "./index.ts";
+import { DEFAULT_K, type PapersiftIndex, type PaperDetail, type Recommendation } from "./index.ts";
 import { PapersiftError } from "./errors.ts";
 import { usageFor } from "./model.ts";
 import { defaultResolution, type Clustering } from "./query/clusters.ts";
@@ -83,6 +83,12 @@ export function compactPaper(paper: PaperDetail): PaperDetail {
 }
 
 /** Topics with their sizes and labels only: what an assistant reads before asking for one topic. */
+/** A result's id, title and metadata, authors cut to the first three (as the page shows them). */
+function compactHit(h: Recommendation) {
+  const authors = h.authors.length > 3 ? [...h.authors.slice(0, 3), "et al."] : h.authors;
+  return { id: h.id, title: h.title, authors, date: h.date, venue: h.venue, doi: h.doi, arxiv: h.arxiv, pmid: h.pmid, url: h.url };
+}
+
 export function topicList(clustering: Clustering) {
   const { threshold, resolution, topics, coverage } = clustering;
   return {
@@ -155,7 +161,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
     "recommend_papers",
     {
       title: "Recommend papers",
-      description: `Papers of the user's corpus like the given ones ("papers like these"), best first. Give at most ${MAX_EXAMPLES} liked papers by id, DOI or arXiv id (exact titles work too), and optionally papers not wanted. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.3 KB each): id, title, score, the ids of the liked papers it is closest to and the distinctive terms it shares with them; plus the given papers that matched nothing.`,
+      description: `Papers of the user's corpus like the given ones ("papers like these"), best first. Give at most ${MAX_EXAMPLES} liked papers by id, DOI or arXiv id (exact titles work too), and optionally papers not wanted. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.5 KB each): id, title, authors (the first three), date, venue, DOI, arXiv id, PMID and link where known, score, the ids of the liked papers it is closest to and the distinctive terms it shares with them; plus the given papers that matched nothing.`,
       inputSchema: {
         ids: z.array(z.string().min(1)).min(1).max(MAX_EXAMPLES).describe(`liked papers: ids, DOIs or arXiv ids (at most ${MAX_EXAMPLES})`),
         not: z.array(z.string().min(1)).max(MAX_EXAMPLES).optional().describe("papers not wanted: their neighbours move down"),
@@ -169,7 +175,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
         return {
           liked: r.liked.map((m) => m.id),
           unmatched: r.unmatched.map((u) => ({ ref: u.ref, reason: u.reason })),
-          results: r.results.map((h) => ({ id: h.id, title: h.title, score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
+          results: r.results.map((h) => ({ ...compactHit(h), score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
         };
       }),
   );

@@ -174,8 +174,10 @@ export function renderStats(s: Stats): string {
 function renderRecommendation(hit: Recommendation, rank: number): string {
   const closest = hit.reason.closest.map((c) => printable(c.title)).join("; ");
   const e = hit.explain;
+  const metadata = metadataLine(hit);
   return [
     `${String(rank).padStart(2)}. ${bold(printable(hit.title))}  ${dim(hit.score.toFixed(3))}`,
+    ...(metadata ? [`    ${printable(metadata)}`] : []),
     `    ${dim(printable(`${hit.id} · ${hit.source.file}:${hit.source.line}`))}`,
     `    ${emphasise(printable(hit.snippet), hit.reason.terms.join(" "))}`,
     `    ${dim(`like: ${closest}${hit.reason.terms.length ? ` · shares: ${printable(hit.reason.terms.join(", "))}` : ""}`)}`,

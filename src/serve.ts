@@ -13,6 +13,9 @@ import { addEmbeddingsRoute } from "./embed/serve.ts";
 import type { CorpusMap, PapersiftIndex } from "./index.ts";
 import { readTags, removeFromTag, tagsFile } from "./tags.ts";
 
+/** Most ids /api/papers?id=… answers at once (the page's topic view lists 300). */
+const MAX_PAPERS_ASKED = 300;
+
 /** Longest URL accepted; a question is at most a few hundred words. */
 const MAX_URL_CHARS = 8_192;
 
@@ -169,6 +172,22 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
     c.json(index.clusters({ ...numberParam(c, "threshold"), ...numberParam(c, "resolution"), ...filterParams(c) })),
   );
   app.get("/api/papers/:id{.+}", (c) => c.json(index.paper(c.req.param("id"))));
+  // Many papers' metadata at once (the page's topic view): ?id=…&id=…, at most MAX_PAPERS_ASKED; each as
+  // /api/papers/<id> without its abstract and record, and ids that name no paper left out.
+  app.get("/api/papers", (c) => {
+    const ids = c.req.queries("id") ?? [];
+    if (ids.length > MAX_PAPERS_ASKED) throw new PapersiftError("BAD_OPTION", `at most ${MAX_PAPERS_ASKED} ids at once (got ${ids.length})`);
+    const papers = ids.flatMap((id) => {
+      try {
+        const { abstract: _abstract, meta: _meta, ...paper } = index.paper(id);
+        return [paper];
+      } catch (error) {
+        if (error instanceof PapersiftError && (error.code === "UNKNOWN_PAPER" || error.code === "AMBIGUOUS_PAPER")) return [];
+        throw error;
+      }
+    });
+    return c.json({ papers });
+  });
   app.get("/api/stats", (c) => c.json(index.stats()));
   // The first map of a generation takes a while at 10k+ papers: 202 with how far it has got, until it is ready.
   let mapJson: { map: CorpusMap; text: string } | undefined;

@@ -197,7 +197,9 @@ describe("saved sets (tags)", () => {
 });
 
 describe("papers named by arXiv id, arXiv DOI or title (review-newuser1920 defects 1 and 2)", () => {
-  const arxivPapers = bundledPapers().slice(40, 46).map((p, i) => ({ id: `2606.0181${i}`, title: p.title, abstract: p.abstract, date: "2026-06-10" }));
+  const arxivPapers = bundledPapers()
+    .slice(40, 46)
+    .map((p, i) => ({ id: `2606.0181${i}`, title: p.title, abstract: p.abstract, date: "2026-06-10", authors: ["Ada Zhang", "Bo Li", "Cy Wu", "Di Xu"], journal: "Journal of Tests" }));
   let arxivIndex: PapersiftIndex;
   let arxivDir: string;
   beforeAll(async () => {
@@ -235,5 +237,18 @@ describe("papers named by arXiv id, arXiv DOI or title (review-newuser1920 defec
     expect(arxivIndex.paper(`https://doi.org/${doi}`).id).toBe("2606.01811");
     expect((await arxivIndex.recommend({ liked: [doi], k: 1 })).liked[0]!.id).toBe("2606.01811");
     expect(arxivIndex.tag("x", [doi], { tagsFile: path.join(tempDir(), "tags.json") }).added).toEqual(["2606.01811"]);
+  });
+
+  it("results carry the metadata search hits carry: library, --json, text, digest (defect 4)", async () => {
+    const { results } = await arxivIndex.recommend({ liked: ["2606.01810"], k: 2 });
+    const metadata = { authors: ["Ada Zhang", "Bo Li", "Cy Wu", "Di Xu"], date: "2026-06-10", venue: "Journal of Tests", doi: null, arxiv: results[0]!.id, pmid: null, url: `https://arxiv.org/abs/${results[0]!.id}` };
+    expect(results[0]).toMatchObject(metadata);
+    expect(arxivIndex.related("2606.01810", { k: 1 }).results[0]).toMatchObject({ authors: metadata.authors, date: metadata.date, url: expect.stringMatching(/^https:\/\/arxiv\.org\/abs\//) });
+    const json = JSON.parse(runCli(["recommend", "2606.01810", "--index", arxivDir, "-k", "1", "--json"]).stdout);
+    expect(json.results[0]).toMatchObject(metadata);
+    const digest = JSON.parse(runCli(["digest", "2606.01810", "--index", arxivDir, "-k", "1", "--json"]).stdout);
+    expect(digest.topics[0].results[0]).toMatchObject({ authors: metadata.authors, date: metadata.date });
+    const text = runCli(["recommend", "2606.01810", "--index", arxivDir, "-k", "1"]).stdout;
+    expect(text).toContain(`Ada Zhang, Bo Li et al. · 2026-06-10 · Journal of Tests · https://arxiv.org/abs/${results[0]!.id}`);
   });
 });

@@ -54,6 +54,13 @@ describe("HTTP API", () => {
     expect((await get(`api/related/${id}?k=4`)).body).toEqual(JSON.parse(JSON.stringify(library.related(id, { k: 4 }))));
     expect((await get("api/clusters?threshold=0.65")).body).toEqual(JSON.parse(JSON.stringify(library.clusters({ threshold: 0.65 }))));
     expect((await get(`api/papers/${id}`)).body).toMatchObject({ id, title: bundledPapers()[0]!.title, abstract: bundledPapers()[0]!.abstract });
+    // Many papers' metadata at once (the topic view), without abstracts; ids naming nothing are left out.
+    const many = await get(`api/papers?id=${id}&id=no-such-paper&id=${bundledPapers()[1]!.id}`);
+    expect((many.body.papers as { id: string }[]).map((p) => p.id)).toEqual([id, bundledPapers()[1]!.id]);
+    expect(many.body.papers).toEqual([id, bundledPapers()[1]!.id].map((i) => {
+      const { abstract: _a, meta: _m, ...rest } = library.paper(i);
+      return JSON.parse(JSON.stringify(rest));
+    }));
     const stats = await get("api/stats");
     expect(stats.body).toMatchObject({ papers: 71, chunks: library.stats().chunks, model: library.stats().model });
     // The map is laid out in the background after the server starts: 202 until then.
@@ -281,7 +288,7 @@ describe("MCP server", () => {
       expect(recommended).toEqual({
         liked,
         unmatched: [{ ref: "10.1/none", reason: "not in the index" }],
-        results: wanted.results.map((h) => ({ id: h.id, title: h.title, score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
+        results: wanted.results.map((h) => ({ id: h.id, title: h.title, authors: h.authors, date: h.date, venue: h.venue, doi: h.doi, arxiv: h.arxiv, pmid: h.pmid, url: h.url, score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
       });
 
       const missing = await call(client, "get_paper", { id: "no-such-paper-at-all" });
@@ -300,6 +307,7 @@ describe("MCP server", () => {
         { id: "p1", title: "Sparse attention for long documents", abstract: "We make attention sparse so that long documents fit.", doi: "10.1234/Sparse.2024.7" },
         { id: "p2", title: "Dense retrieval of passages", abstract: "Dual encoders retrieve passages for open-domain questions.", doi: "10.5555/other" },
         { id: "p3", title: "Reward models for language models", abstract: "Reward models trained from preferences guide fine-tuning." },
+        { id: "2401.00001", title: "Speculative decoding with draft trees", abstract: "A small model drafts a tree of tokens that a large model verifies.", authors: ["Ada Zhang"], date: "2024-01-02", categories: "cs.CL" },
       ].map((p) => JSON.stringify(p)).join("\n") + "\n",
     );
     const index = tempDir();
@@ -311,6 +319,13 @@ describe("MCP server", () => {
         expect((text(await call(client, "related_papers", { id: doi, k: 1 })).paper as { id: string }).id, doi).toBe("p1");
       }
       expect((await call(client, "get_paper", { id: "10.1234/nothing" })).isError).toBe(true);
+      // An arXiv paper's DOI is the one people have (review-newuser1920 defect 2).
+      expect(text(await call(client, "get_paper", { id: "10.48550/arXiv.2401.00001" })).id).toBe("2401.00001");
+      expect((text(await call(client, "related_papers", { id: "https://doi.org/10.48550/arXiv.2401.00001", k: 1 })).paper as { id: string }).id).toBe("2401.00001");
+      // Recommendations carry their metadata (defect 4).
+      const recommended = text(await call(client, "recommend_papers", { ids: ["p3", "p2"], k: 4 })).results as Record<string, unknown>[];
+      expect(recommended.find((r) => r.id === "p1")).toMatchObject({ doi: "10.1234/sparse.2024.7", url: "https://doi.org/10.1234/sparse.2024.7" });
+      expect(recommended.find((r) => r.id === "2401.00001")).toMatchObject({ authors: ["Ada Zhang"], date: "2024-01-02", arxiv: "2401.00001" });
     } finally {
       await client.close();
     }

@@ -54,7 +54,7 @@ beforeAll(async () => {
   indexDir = tempDir();
   await ingest({ corpus, index: indexDir }, { embedder });
   library = await openIndex(indexDir, { embedder });
-  server = serve({ fetch: createApp(library).fetch, port: 0, hostname: "127.0.0.1" });
+  server = serve({ fetch: createApp(library, { tagsFile: path.join(tempDir(), "tags.json") }).fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise((resolve) => server.once("listening", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }, 120_000);
@@ -275,6 +275,25 @@ describe.skipIf(!existsSync(CHROMIUM))(`the page in a real browser (needs ${CHRO
     await page.goBack();
     await ready(page);
     expect((await mapState(page)).topic).toBeNull();
+    await page.close();
+  });
+
+  it("For you and a topic's list show each paper's authors, year and links, as search results do", async () => {
+    const star = await fetch(new URL("/api/tags/starred/g3", base), { method: "PUT" });
+    expect(star.status).toBe(200);
+    const biblio = (page: Page) => page.$$eval("#side li.hit", (items) => items.map((li) => li.querySelector(".biblio")?.textContent ?? ""));
+    const page = await open("/for-you");
+    await page.waitForSelector("body[data-view=for-you] #side li.hit");
+    const forYou = await biblio(page);
+    expect(forYou.length).toBeGreaterThan(0);
+    for (const line of forYou) expect(line).toMatch(/^Ada Lovelace.* · 202[456]$/);
+    const topic = (await library.map()).topics[0]!;
+    await page.goto(new URL(`/topic/${topic.id}`, base).href);
+    await ready(page);
+    const listed = await biblio(page);
+    expect(listed.length).toBe(Math.min(300, topic.size));
+    for (const line of listed) expect(line).toMatch(/^Ada Lovelace.* · 202[456]$/);
+    await fetch(new URL("/api/tags/starred/g3", base), { method: "DELETE" });
     await page.close();
   });
 

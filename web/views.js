@@ -131,8 +131,39 @@ export async function topicView({ id }, { side, map, current, back }) {
     }
     side.append(list);
   }
+  await addMetadata(side, current);
+  if (!current()) return null;
   if (members.length > shown) side.append(el("p", "empty", `… and ${(members.length - shown).toLocaleString("en")} more: zoom into the map to see them.`));
   return `${topic.label} — papersift`;
+}
+
+/**
+ * Authors, year and links under each listed paper, fetched for them all at once (the map, which lists them,
+ * carries only ids and titles); the list is shown first and filled in when they come.
+ */
+async function addMetadata(side, current) {
+  const items = [...side.querySelectorAll("li.hit")];
+  // Batches of ids short enough for a URL (the server takes at most 8 KB).
+  const batches = [[]];
+  let length = 0;
+  for (const li of items) {
+    const param = `id=${encodeURIComponent(li.dataset.id)}`;
+    if (length + param.length > 6_000) batches.push([]), (length = 0);
+    batches.at(-1).push(param);
+    length += param.length + 1;
+  }
+  try {
+    const answers = await Promise.all(batches.filter((b) => b.length).map((b) => api(`/api/papers?${b.join("&")}`)));
+    if (!current()) return;
+    const byId = new Map(answers.flatMap((a) => a.papers).map((p) => [p.id, p]));
+    for (const li of items) {
+      const biblio = byId.has(li.dataset.id) ? metadataNode(byId.get(li.dataset.id)) : null;
+      if (biblio) li.querySelector("a.title").after(biblio);
+    }
+  } catch (error) {
+    // The list stands without them.
+    console.warn(`papersift: no metadata for this list (${error.message})`);
+  }
 }
 
 /** For you: papers like the starred ones, each with its reason (the starred papers it is like, the terms they share). */
@@ -158,6 +189,8 @@ export async function forYouView(_params, { side, map, current }) {
     const a = link(paperHref(r.id), null, "title");
     a.append(el("span", "rank", `${i + 1}`), document.createTextNode(r.title));
     item.append(a);
+    const biblio = metadataNode(r);
+    if (biblio) item.append(biblio);
     const like = r.reason.closest.map((c) => c.title).join("; ");
     item.append(el("div", "reason", `like ${like}${r.reason.terms.length ? ` · shares ${r.reason.terms.join(", ")}` : ""}`));
     if (r.snippet) item.append(el("div", "snippet", r.snippet));

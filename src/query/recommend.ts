@@ -13,6 +13,7 @@ import type { Store } from "../store/store.ts";
 import { hashPair, hashTerm, termCounts, termsWithPairs } from "../term-vectors.ts";
 import { allowedPapers, type Filter } from "./filter.ts";
 import { buildLexiconRow, termWeight, type Lexicon } from "./lexicon.ts";
+import { metadataOf, type PaperMetadata } from "./metadata.ts";
 import { snippet } from "./snippet.ts";
 
 /** An example paper: one of the index (rowid) or one embedded from its text. */
@@ -24,7 +25,8 @@ export interface Example {
   vector: Float32Array;
 }
 
-export interface Recommendation {
+/** A result carries the same metadata as a search hit (authors, date, venue, DOI, arXiv id, PMID, best link). */
+export interface Recommendation extends PaperMetadata {
   id: string;
   title: string;
   /** Higher is better; comparable within one request only. */
@@ -176,6 +178,7 @@ export function recommendPapers(
       return {
         id: paper.id,
         title: paper.title,
+        ...metadataOf(paper.bib),
         score: round(score),
         snippet: snippet(`${paper.title}\n${paper.abstract}`, reason.terms.join(" ")),
         source: { file: paper.file, line: paper.line },
