@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { readCorpus } from "../src/corpus/index.ts";
 import { BATCH_PAPERS, ingest, type IngestSummary } from "../src/ingest.ts";
 import { openIndex } from "../src/index.ts";
+import { workerBuilder } from "../src/ingest/hnsw-update.ts";
+import { DEFAULT_HNSW } from "../src/store/hnsw.ts";
 import { Store } from "../src/store/store.ts";
 import { FORBID_MODEL, ROOT, runCli, standInEmbedder, stderrSays, stoppedAt, tempDir } from "./helpers.ts";
 
@@ -289,5 +291,17 @@ describe("HNSW segments (issue 21)", () => {
     const next = await ingest({ corpus, index, lockWaitMs: 0 }, { embedder });
     expect(next).toMatchObject({ papers: PAPERS, added: 0, embedded: 0 });
     expect(readdirSync(index).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("stopping the HNSW worker mid-build lets it end by itself (terminating it inside hnswlib's addPoint aborts the process)", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    writeCorpus(corpus, Array.from({ length: PAPERS }, (_, i) => paper(i)));
+    await ingest({ corpus, index }, { embedder });
+    const labels = withStore(index, (store) => store.sql("SELECT rowid FROM chunks").pluck().all() as number[]);
+    const builder = workerBuilder({ dir: index, dims: 384, params: DEFAULT_HNSW, after: 0, extend: null, capacity: labels.length });
+    builder.add(labels);
+    builder.add(labels.map((l) => l + 1_000_000)); // queued behind the first: returns at once once stopped
+    expect(await builder.close()).toBe(0);
   });
 });

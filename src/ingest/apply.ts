@@ -233,7 +233,7 @@ export async function apply(
     await hnsw.finish(generation);
     ctx.progress({ phase: "index", done: 1, total: 1 });
   } finally {
-    hnsw.close();
+    await hnsw.close();
   }
   if (toEmbed >= EMBED_STEP && embedSeconds > 0) store.recordEmbedRate(ctx.model.fingerprint, embedded / embedSeconds);
   // Entries edited, moved or cut off (a file truncated in place) after the first pass are not written, and

@@ -8,18 +8,22 @@ import { MAX_SEGMENTS, MAX_TOMBSTONE_SHARE, placeSegment, removeStaleHnswFiles, 
 import { SegmentBuilder, type Built, type BuildSpec } from "../store/hnsw-build.ts";
 import type { WorkerReply, WorkerRequest } from "../store/hnsw-worker.ts";
 import type { Store } from "../store/store.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { startWorker } from "../worker.ts";
 
 interface Builder {
   add(labels: number[]): void;
   finish(file: string): Promise<Built>;
-  close(): void;
+  /** Stop building; resolves with the worker's exit code (0: it ended by itself), 0 for a thread builder. */
+  close(): Promise<number>;
 }
 
 /** The build in a worker thread: `add` only posts the labels, so the batches never wait for it. */
-function workerBuilder(spec: BuildSpec): Builder {
-  const worker = startWorker("store/hnsw-worker", { workerData: spec });
+export function workerBuilder(spec: BuildSpec): Builder {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = startWorker("store/hnsw-worker", { workerData: { ...spec, stop } satisfies BuildSpec });
   let exited: string | null = null;
+  const gone = new Promise<number>((resolve) => worker.once("exit", resolve));
   const reply = new Promise<Built>((resolve, reject) => {
     worker.on("message", (message: WorkerReply) => ("error" in message ? reject(new Error(message.error)) : resolve(message.built)));
     worker.on("error", reject);
@@ -29,7 +33,7 @@ function workerBuilder(spec: BuildSpec): Builder {
     });
   });
   reply.catch(() => {}); // awaited by finish; an early failure must not go unhandled meanwhile
-  return {
+  const builder: Builder = {
     add: (labels) => {
       if (!exited) worker.postMessage({ add: labels } satisfies WorkerRequest);
     },
@@ -37,8 +41,20 @@ function workerBuilder(spec: BuildSpec): Builder {
       worker.postMessage({ finish: file } satisfies WorkerRequest);
       return reply;
     },
-    close: () => void worker.terminate(),
+    // Never terminate() it: inside hnswlib's addPoint that aborts the process (exit 134). It stops at the
+    // next point instead, and its thread ends once it has closed its connection.
+    close: async () => {
+      unregister();
+      if (!exited) {
+        Atomics.store(stop, 0, 1);
+        worker.postMessage({ stop: true } satisfies WorkerRequest);
+      }
+      return gone;
+    },
   };
+  // Ctrl-C waits for it to stop too (interrupt.ts).
+  const unregister = onInterrupt(async () => void (await builder.close()));
+  return builder;
 }
 
 function threadBuilder(spec: BuildSpec): Builder {
@@ -46,7 +62,10 @@ function threadBuilder(spec: BuildSpec): Builder {
   return {
     add: (labels) => builder.add(labels),
     finish: async (file) => builder.finish(file),
-    close: () => builder.close(),
+    close: async () => {
+      builder.close();
+      return 0;
+    },
   };
 }
 
@@ -127,7 +146,7 @@ export class HnswUpdate {
   }
 
   /** Stop the worker; an ingest that failed leaves the segments as they were (readers add what they lack). */
-  close(): void {
-    this.builder.close();
+  async close(): Promise<void> {
+    await this.builder.close();
   }
 }

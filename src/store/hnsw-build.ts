@@ -18,6 +18,11 @@ export interface BuildSpec {
   extend: HnswSegment | null;
   /** Elements expected: room is made for them at once (hnswlib copies the whole index to grow it). */
   capacity: number;
+  /**
+   * Set to 1 (shared with the thread that started a worker) to stop adding at the next point: a worker must
+   * never be terminated inside hnswlib's addPoint (the process aborts), so it is asked to stop instead.
+   */
+  stop?: Int32Array;
 }
 
 /** A finished segment in its temp file, for placeSegment; null when no live chunk is above `after`. */
@@ -55,8 +60,10 @@ export class SegmentBuilder {
     const { after } = this.spec;
     const { labels: held } = this.index;
     const vector = this.vector;
+    const stop = this.spec.stop;
     function* points() {
       for (const label of labels) {
+        if (stop && Atomics.load(stop, 0)) return;
         if (label <= after || held.has(label)) continue;
         const data = vector.get(label) as Buffer | undefined;
         if (!data) continue; // removed by a later batch

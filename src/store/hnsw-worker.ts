@@ -3,7 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { SegmentBuilder, type Built, type BuildSpec } from "./hnsw-build.ts";
 
-export type WorkerRequest = { add: number[] } | { finish: string };
+export type WorkerRequest = { add: number[] } | { finish: string } | { stop: true };
 export type WorkerReply = { built: Built } | { error: string };
 
 let builder: SegmentBuilder | null = null;
@@ -14,6 +14,12 @@ try {
   failed = String(error);
 }
 parentPort!.on("message", (request: WorkerRequest) => {
+  // Asked to stop (its `stop` flag is set, so adds still queued return at once): close and let the thread end.
+  if ("stop" in request) {
+    builder?.close();
+    parentPort!.close();
+    return;
+  }
   try {
     if (failed || !builder) throw new Error(failed ?? "no builder");
     if ("add" in request) builder.add(request.add);
