@@ -304,4 +304,27 @@ describe("HNSW segments (issue 21)", () => {
     builder.add(labels.map((l) => l + 1_000_000)); // queued behind the first: returns at once once stopped
     expect(await builder.close()).toBe(0);
   });
+
+  it("an ingest under another model killed mid-way, then one under the old model: every chunk is the old model's again", async () => {
+    const corpus = tempDir();
+    const index = tempDir();
+    writeCorpus(corpus, Array.from({ length: PAPERS }, (_, i) => paper(i)));
+    await ingest({ corpus, index }, { embedder }); // 64 dims
+    const killed = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index, "48"], {
+      cwd: ROOT,
+      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-batch-commit" },
+      encoding: "utf8",
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const dimsOfChunks = () =>
+      withStore(index, (store) => store.sql("SELECT DISTINCT length(v.data) - 4 FROM chunks c JOIN vectors v ON v.rowid = c.vector").pluck().all() as number[]);
+    expect(dimsOfChunks().sort()).toEqual([48, 64]); // the first batch was written under the other model
+    const back = await ingest({ corpus, index }, { embedder });
+    expect(dimsOfChunks()).toEqual([64]);
+    expect(back.embedded).toBe(0); // the old model's vectors of that text were still there
+    expect(back.notices.join("\n")).toMatch(/interrupted/);
+    const again = await ingest({ corpus, index }, { embedder });
+    expect(again).toMatchObject({ unchanged: PAPERS, embedded: 0 });
+    expect(again.notices.join("\n")).not.toMatch(/interrupted/);
+  });
 });

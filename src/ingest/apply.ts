@@ -11,7 +11,7 @@ import type { NewChunk, PaperWrite, Store, StoredPaper, StoreState } from "../st
 import { contentKey } from "../store/vectors.ts";
 import { applyChange, missingVectors, putVectors } from "../store/write.ts";
 import { HnswUpdate } from "./hnsw-update.ts";
-import { bibJson, contentHash, metaJson, type Plan } from "./plan.ts";
+import { bibJson, contentHash, metaJson, targetOf, type Plan } from "./plan.ts";
 import type { Scan } from "./scan.ts";
 
 /** A stored paper as the corpus would give it (for papers of files that could not be read this time). */
@@ -163,7 +163,15 @@ export async function apply(
   };
   // Until the last batch, the index keeps the state it had (model, endpoint, chunking): a killed ingest must
   // leave the next one a reason to re-embed the rest. A new index records the ones in use from its first batch.
-  const stepState = previous ? (({ generation: _g, lastIngest: _l, ...kept }) => kept)(previous) : finalState;
+  // While the batches write another target than the state's, `moving` says so: an ingest back to the old
+  // target must then re-check the papers these batches wrote (plan.ts staleReason).
+  const target = targetOf(finalState.model.fingerprint, finalState.chunking, finalState.embedder);
+  const stepState = previous
+    ? (({ generation: _g, lastIngest: _l, ...kept }) => {
+        const moving = kept.moving ?? (targetOf(kept.model.fingerprint, kept.chunking, kept.embedder) === target ? undefined : target);
+        return { ...kept, ...(moving === undefined ? {} : { moving }) };
+      })(previous)
+    : finalState;
   const writeTotal = todo.size + carried.length;
   // The HNSW segment is built beside the batches: in a worker thread when there are several to overlap with.
   const keepsGraph = previous && !ctx.rebuild && previous.model.dims === ctx.model.dims;

@@ -81,6 +81,9 @@ export function plan(
 /** Why the store's vectors or chunks no longer fit the requested model and chunking, if they don't. */
 export function staleReason(state: StoreState | null, model: ModelInfo, chunking: ChunkParams, source?: EmbedderSource): string | null {
   if (!state) return null;
+  if (state.moving !== undefined && state.moving !== targetOf(model.fingerprint, chunking, source) && sameTarget(state, model, chunking, source)) {
+    return "an earlier ingest under another model or chunking was interrupted: re-checking every paper, reusing vectors of unchanged text";
+  }
   if (state.model.fingerprint !== model.fingerprint && (state.embedder || source)) {
     const where = (id: string, s: EmbedderSource | undefined) => (s ? `${s.model} at ${s.url}` : `the vendored ${id}`);
     const [from, to] = [where(state.model.id, state.embedder), where(model.id, source)];
@@ -93,5 +96,15 @@ export function staleReason(state: StoreState | null, model: ModelInfo, chunking
     return `chunking changed (window ${state.chunking.windowTokens}/${state.chunking.overlapTokens} → ${chunking.windowTokens}/${chunking.overlapTokens}): re-chunking, reusing vectors of unchanged text`;
   }
   return null;
+}
+
+/** What an index's chunks are made with: the vectors' fingerprint and source, and the chunking. */
+export function targetOf(fingerprint: string, chunking: ChunkParams, source?: EmbedderSource): string {
+  return JSON.stringify([fingerprint, source ? [source.url, source.model] : null, chunking.windowTokens, chunking.overlapTokens]);
+}
+
+/** Whether an ingest with these settings writes what the index's state says it holds. */
+function sameTarget(state: StoreState, model: ModelInfo, chunking: ChunkParams, source?: EmbedderSource): boolean {
+  return targetOf(state.model.fingerprint, state.chunking, state.embedder) === targetOf(model.fingerprint, chunking, source);
 }
 

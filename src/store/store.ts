@@ -23,6 +23,12 @@ const StoreState = z.object({
   embedder: EmbedderSource.optional(),
   chunking: z.object({ windowTokens: z.number().int().positive(), overlapTokens: z.number().int().nonnegative() }),
   hnsw: z.object({ M: z.number().int().positive(), efConstruction: z.number().int().positive(), efSearch: z.number().int().positive() }),
+  /**
+   * Set while a batched ingest moves the index to another model, endpoint or chunking (targetOf): its
+   * committed batches hold chunks of that target until its last batch. An ingest to any other target must
+   * then re-check every paper (ingest/plan.ts staleReason), or the index would stay mixed.
+   */
+  moving: z.string().optional(),
   generation: z.number().int().nonnegative(),
   lastIngest: z.string(),
 });
