@@ -37,6 +37,8 @@ const catalogue = {
   INPUT_FILE: { kind: "input", hint: "check the path: a list of ids or DOIs, one per line, or a library file ingest reads" },
   UNKNOWN_TAG: { kind: "input", hint: "run `papersift tag list` to see the tags, or `papersift tag add <name> <id>…` to make one" },
   TAGS_INVALID: { kind: "input", hint: "fix the file (it is JSON: `papersift tag list` shows where it is) or pass --tags another file; papersift never overwrites a file it cannot read" },
+  TAGS_READ_ONLY: { kind: "input", hint: "make it writable (chmod u+w) if papersift may change it, or pass --tags another file" },
+  TAGS_BUSY: { kind: "failure", hint: "try again once the other papersift is done" },
   TAGS_MISPLACED: { kind: "input", hint: "keep the tags file outside the index folder (it is rebuilt) and the corpus (never written): pass --tags or set PAPERSIFT_TAGS" },
 } as const satisfies Record<string, { kind: ErrorKind; hint: string }>;
 

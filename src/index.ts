@@ -425,7 +425,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       return { ...rest, since: since ?? null, topics: [...groups.values()] };
     },
     tag(name, papers, options = {}) {
-      checkTagName(name);
+      name = checkTagName(name);
       const file = tagsFile(options.tagsFile);
       if (isInside(file, dir)) {
         throw new PapersiftError("TAGS_MISPLACED", `the tags file ${file} is inside the index folder ${dir}, which is rebuilt from the corpus`);

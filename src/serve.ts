@@ -165,7 +165,7 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
     );
   });
   // Saved sets: { file, tags: { <name>: [ids] } }; a paper in or out of one (the page's star).
-  app.get("/api/tags", (c) => c.json({ file: path.resolve(tags), tags: Object.fromEntries(Object.entries(readTags(tags)).map(([name, entries]) => [name, entries.map((e) => e.id)])) }));
+  app.get("/api/tags", (c) => c.json({ file: path.resolve(tags), tags: Object.fromEntries([...readTags(tags)].map(([name, entries]) => [name, entries.map((e) => e.id)])) }));
   app.put("/api/tags/:name/:id{.+}", (c) => c.json(index.tag(c.req.param("name"), [c.req.param("id")], { tagsFile: tags })));
   app.delete("/api/tags/:name/:id{.+}", (c) => c.json(removeFromTag(tags, c.req.param("name"), [c.req.param("id")])));
   app.get("/api/clusters", (c) =>

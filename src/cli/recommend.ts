@@ -201,18 +201,19 @@ Examples:
     .action((name: string | undefined, flags: { tags?: string; index: string; corpus: string; json: boolean }) => {
       const file = tagsFileOf(flags);
       const tags = readTags(file);
-      if (name !== undefined && !tags[name]) throw new PapersiftError("UNKNOWN_TAG", `no tag "${name}" in ${file}`);
+      const tag = name === undefined ? undefined : tags.get(name.normalize("NFC"));
+      if (name !== undefined && !tag) throw new PapersiftError("UNKNOWN_TAG", `no tag ${JSON.stringify(name)} in ${file}`);
       if (flags.json) {
-        json(name === undefined ? { file: path.resolve(file), tags: Object.fromEntries(Object.entries(tags).map(([n, e]) => [n, e.length])) } : { file: path.resolve(file), tag: name, papers: tags[name] });
+        json(tag === undefined ? { file: path.resolve(file), tags: Object.fromEntries([...tags].map(([n, e]) => [n, e.length])) } : { file: path.resolve(file), tag: name, papers: tag });
         return;
       }
       out(`tags file: ${path.resolve(file)}\n`);
-      if (name !== undefined) {
-        for (const e of tags[name]!) out(printable(`  ${e.id}  ${e.title}${e.abstract ? "  (kept with its abstract: it was not in the index)" : ""}\n`));
-      } else if (!Object.keys(tags).length) {
+      if (tag !== undefined) {
+        for (const e of tag) out(printable(`  ${e.id}  ${e.title}${e.abstract ? "  (kept with its abstract: it was not in the index)" : ""}\n`));
+      } else if (!tags.size) {
         out("no tags yet: `papersift tag add <name> <paper>…` makes one\n");
       } else {
-        for (const n of Object.keys(tags).sort()) out(`  ${n}  ${tags[n]!.length} papers\n`);
+        for (const n of [...tags.keys()].sort()) out(`  ${n}  ${tags.get(n)!.length} papers\n`);
       }
     });
 }

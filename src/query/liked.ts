@@ -4,7 +4,7 @@
 // is one), then PMID, then exact normalised title, then an unambiguous part of a title. A library entry is
 // matched first, with or without an abstract; one that matches nothing but has an abstract is still an
 // example: it is embedded (the caller does that) rather than dropped; anything else is reported.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { problemLine, readLibraryFile, readsFile } from "../corpus/index.ts";
 import { declaredEncoding, readBibtex } from "../corpus/bibtex.ts";
@@ -263,7 +263,23 @@ export function matchReferences(store: Store, references: Reference[]): Matches 
 
 /** Is `file` inside `dir` (or the folder itself)? */
 export function isInside(file: string, dir: string): boolean {
-  if (!existsSync(dir)) return false;
-  const rel = path.relative(path.resolve(dir), path.resolve(file));
+  const rel = path.relative(realPath(dir), realPath(file));
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/** The path with every symlink resolved, also for a path not made yet (its nearest existing folder's). */
+function realPath(p: string): string {
+  const absolute = path.resolve(p);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      // A dangling link: where it points is where the file will be written.
+      if (lstatSync(absolute).isSymbolicLink()) return realPath(path.resolve(path.dirname(absolute), readlinkSync(absolute)));
+    } catch {
+      // Not there at all.
+    }
+    const parent = path.dirname(absolute);
+    return parent === absolute ? absolute : path.join(realPath(parent), path.basename(absolute));
+  }
 }
