@@ -62,3 +62,33 @@ export class PapersiftError extends Error {
 export function exitCodeFor(error: unknown): 1 | 2 {
   return error instanceof PapersiftError && error.kind === "input" ? 2 : 1;
 }
+
+/**
+ * The hint for an error met over the HTTP API or MCP, where there are no command-line flags: the
+ * catalogue's hints name the CLI's (--from, `papersift tag list`), so these say the same in that surface's terms.
+ */
+export function surfaceHint(error: PapersiftError, surface: "api" | "mcp"): string {
+  const api = surface === "api";
+  switch (error.code) {
+    case "BAD_OPTION":
+      return api ? "see `papersift serve --help` for the API's parameters" : "see the tool's input schema for its arguments";
+    case "NO_EXAMPLES":
+      return `name papers of the index by id, DOI, arXiv id or title (${api ? "/api/search" : "search_papers"} finds them)`;
+    case "UNKNOWN_TAG":
+      return api ? "GET /api/tags lists the tags; PUT /api/tags/<name>/<id> makes one" : "`papersift tag list` shows the tags";
+    default:
+      return error.hint;
+  }
+}
+
+/**
+ * The message for an error met over the HTTP API or MCP: the library names options as the CLI spells them
+ * ("-k is too small", "--since 2026-07 is after --until 2026-06"); these surfaces name their parameters
+ * ("k", "since"; liked papers are `id` in the API and `ids` in MCP).
+ */
+export function surfaceMessage(error: PapersiftError, surface: "api" | "mcp"): string {
+  if (error.code !== "BAD_OPTION") return error.message;
+  return error.message
+    .replace(/(^|[\s(])--?([a-z][a-z-]*)(?=[\s,)]|$)/g, (_, before: string, flag: string) => before + flag.replace(/-([a-z])/g, (__, c: string) => c.toUpperCase()))
+    .replace(/^liked\b/, surface === "api" ? "id" : "ids");
+}

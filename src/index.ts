@@ -393,6 +393,17 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
       const likes = await resolveExamples(store, liked, embed);
       const dislikes = await resolveExamples(store, not, embed);
       const unmatched = [...likes.unmatched.map((u) => ({ ...u, list: "liked" as const })), ...dislikes.unmatched.map((u) => ({ ...u, list: "not" as const }))];
+      if (!liked.length && options.tag.length) {
+        const sets = options.tag.map((name) => JSON.stringify(name)).join(", ");
+        throw new PapersiftError("NO_EXAMPLES", `the set${options.tag.length > 1 ? "s" : ""} ${sets} ${options.tag.length > 1 ? "are" : "is"} empty: there is nothing to recommend from`, {
+          hint: "add papers to it with `papersift tag add <name> <paper>…` (or the star on the page)",
+        });
+      }
+      const likedIds = new Set(likes.matched.map((m) => m.id));
+      const both = [...new Set(dislikes.matched.filter((m) => likedIds.has(m.id)).map((m) => m.id))];
+      if (both.length) {
+        throw new PapersiftError("BAD_OPTION", `${both.join(", ")} ${both.length > 1 ? "are" : "is"} both liked and not wanted`, { hint: "name each paper in one list only" });
+      }
       if (!likes.examples.length) {
         const shown = unmatched.filter((u) => u.list === "liked").slice(0, 5).map((u) => `${u.ref} (${u.reason})`).join("; ");
         throw new PapersiftError("NO_EXAMPLES", liked.length ? `none of the ${liked.length} liked papers is in the index: ${shown}` : "no liked papers given");

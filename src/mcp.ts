@@ -7,7 +7,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
 import { DEFAULT_K, type PapersiftIndex, type PaperDetail, type Recommendation } from "./index.ts";
-import { PapersiftError } from "./errors.ts";
+import { PapersiftError, surfaceHint, surfaceMessage } from "./errors.ts";
 import { usageFor } from "./model.ts";
 import { defaultResolution, type Clustering } from "./query/clusters.ts";
 import { FilterFields } from "./query/filter.ts";
@@ -63,8 +63,8 @@ async function answer({ index: dir, corpus }: IndexSource["paths"], work: () => 
           ? `run \`papersift ingest --corpus ${corpus} --index ${dir}\` (--corpus: the folder of your papers), then call this tool again`
           : error.code === "INDEX_CORRUPT" || error.code === "INDEX_INCOMPATIBLE"
             ? `run \`papersift ingest --rebuild --index ${dir}\`, then restart the MCP server`
-            : error.hint;
-      return fail(`${error.message} (${error.code}). Fix: ${fix}`);
+            : surfaceHint(error, "mcp");
+      return fail(`${surfaceMessage(error, "mcp")} (${error.code}). Fix: ${fix}`);
     }
     if (isCorruption(error)) return fail(`the index at ${dir} is damaged (${(error as Error).message}). Fix: run \`papersift ingest --rebuild --index ${dir}\`, then restart the MCP server`);
     throw error;
@@ -73,21 +73,43 @@ async function answer({ index: dir, corpus }: IndexSource["paths"], work: () => 
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
+/** Authors shown (as on the page: the first few, then "et al." with how many more), and any other list's items. */
+export const MAX_AUTHORS = 3;
+export const MAX_LIST_ITEMS = 20;
+
+/**
+ * An answer cut to the sizes the tool descriptions promise, whatever a record holds (a 3,000-author
+ * collaboration, a title of pages): every text at most MAX_META_CHARS, authors as the first MAX_AUTHORS and
+ * "et al. (N more)", other lists at most MAX_LIST_ITEMS and "… (N more)". `keep` texts are left whole (the
+ * abstract, cut on its own).
+ */
+export function capped<T>(value: T, keep: string[] = [], key = ""): T {
+  if (typeof value === "string") return (keep.includes(key) ? value : clip(value, MAX_META_CHARS)) as T;
+  if (Array.isArray(value)) {
+    const max = key === "authors" ? MAX_AUTHORS : MAX_LIST_ITEMS;
+    const items = value.slice(0, max).map((v) => capped(v));
+    if (value.length > max) items.push(key === "authors" ? `et al. (${value.length - max} more)` : `… (${value.length - max} more)`);
+    return items as T;
+  }
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capped(v, keep, k)])) as T;
+  return value;
+}
+
 /** One paper, with long texts cut (a BibTeX `file` or `note` field can run to pages). */
 export function compactPaper(paper: PaperDetail): PaperDetail {
   const meta = paper.meta && Object.fromEntries(Object.entries(paper.meta).map(([key, value]) => {
     const text = typeof value === "string" ? value : JSON.stringify(value);
     return [key, text !== undefined && text.length > MAX_META_CHARS ? clip(text, MAX_META_CHARS) : value];
   }));
-  return { ...paper, abstract: clip(paper.abstract, MAX_TEXT_CHARS), meta };
+  return capped({ ...paper, abstract: clip(paper.abstract, MAX_TEXT_CHARS), meta }, ["abstract"]);
+}
+
+/** A result's id, title and metadata (capped() cuts the authors to the first three, as the page shows them). */
+function compactHit(h: Recommendation) {
+  return { id: h.id, title: h.title, authors: h.authors, date: h.date, venue: h.venue, doi: h.doi, arxiv: h.arxiv, pmid: h.pmid, url: h.url };
 }
 
 /** Topics with their sizes and labels only: what an assistant reads before asking for one topic. */
-/** A result's id, title and metadata, authors cut to the first three (as the page shows them). */
-function compactHit(h: Recommendation) {
-  const authors = h.authors.length > 3 ? [...h.authors.slice(0, 3), "et al."] : h.authors;
-  return { id: h.id, title: h.title, authors, date: h.date, venue: h.venue, doi: h.doi, arxiv: h.arxiv, pmid: h.pmid, url: h.url };
-}
 
 export function topicList(clustering: Clustering) {
   const { threshold, resolution, topics, coverage } = clustering;
@@ -140,12 +162,12 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
     "search_papers",
     {
       title: "Search papers",
-      description: `Find the papers in the user's local corpus that best answer a question in plain language. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each): id, title, score, each paper's estimated chance of being relevant (relevance, 0..1), the best-matching snippet (at most ${MAX_SNIPPET_CHARS} characters) and the paper's file; noStrongMatch is true when no result is likely relevant.`,
+      description: `Find the papers in the user's local corpus that best answer a question in plain language. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each): id, title, score, each paper's estimated chance of being relevant (relevance, 0..1), the best-matching snippet (at most ${MAX_SNIPPET_CHARS} characters), the paper's file, and its authors (the first ${MAX_AUTHORS}, then "et al. (N more)"), date, venue and links; every text at most ${MAX_META_CHARS} characters; noStrongMatch is true when no result is likely relevant.`,
       inputSchema: { query: z.string().min(1).describe("the question, in plain language"), k, mode: z.enum(["hybrid", "dense", "lexical"]).optional().describe("default hybrid"), ...FilterFields },
     },
     ({ query, ...options }) => run(async (index) => {
       const { query: q, mode, noStrongMatch, results } = await index.search(query, options);
-      return { query: q, mode, noStrongMatch, results };
+      return capped({ query: q, mode, noStrongMatch, results });
     }),
   );
   server.registerTool(
@@ -155,7 +177,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
       description: `Papers most similar to one paper of the corpus. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each), in the same shape as search_papers.`,
       inputSchema: { id, k, ...FilterFields },
     },
-    ({ id: ref, ...options }) => run((index) => index.related(ref, options)),
+    ({ id: ref, ...options }) => run((index) => capped(index.related(ref, options))),
   );
   server.registerTool(
     "recommend_papers",
@@ -172,18 +194,18 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
     ({ ids, not, ...options }) =>
       run(async (index) => {
         const r = await index.recommend({ liked: ids, not: not ?? [], ...options });
-        return {
+        return capped({
           liked: r.liked.map((m) => m.id),
           unmatched: r.unmatched.map((u) => ({ ref: u.ref, reason: u.reason })),
           results: r.results.map((h) => ({ ...compactHit(h), score: h.score, closest: h.reason.closest.map((c) => c.id), terms: h.reason.terms })),
-        };
+        });
       }),
   );
   server.registerTool(
     "get_paper",
     {
       title: "Get paper",
-      description: `One paper: title, abstract (at most ${MAX_TEXT_CHARS.toLocaleString("en")} characters), its file and line, and its metadata (each field at most ${MAX_META_CHARS} characters).`,
+      description: `One paper: title, abstract (at most ${MAX_TEXT_CHARS.toLocaleString("en")} characters), its file and line, its authors (the first ${MAX_AUTHORS}, then "et al. (N more)") and its metadata (each field at most ${MAX_META_CHARS} characters, each list at most ${MAX_LIST_ITEMS} items).`,
       inputSchema: { id },
     },
     ({ id: ref }) => run((index) => compactPaper(index.paper(ref))),

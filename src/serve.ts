@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import path from "node:path";
 import { Hono, type Context } from "hono";
-import { PapersiftError } from "./errors.ts";
+import { PapersiftError, surfaceHint, surfaceMessage } from "./errors.ts";
 import type { Embedder } from "./embed.ts";
 import { addEmbeddingsRoute } from "./embed/serve.ts";
 import type { CorpusMap, PapersiftIndex } from "./index.ts";
@@ -42,9 +42,23 @@ function filterParams(c: Context) {
     ...(one("author") !== undefined ? { author: one("author") } : {}),
   };
 }
+/** A number parameter, spelled as the CLI takes it: k a whole number ("1e1", "0x3", "2.0" are refused), others decimals. */
 const numberParam = (c: Context, name: string) => {
   const value = c.req.query(name);
-  return value === undefined ? {} : { [name]: value.trim() === "" ? Number.NaN : Number(value) };
+  if (value === undefined) return {};
+  const whole = name === "k";
+  if (!(whole ? /^-?\d+$/ : /^-?(\d+(\.\d*)?|\.\d+)$/).test(value.trim())) {
+    throw new PapersiftError("BAD_OPTION", `${name} must be ${whole ? "a whole number" : "a number"}, not ${JSON.stringify(value)}`);
+  }
+  return { [name]: Number(value) };
+};
+/** `explain` and the like: present and empty, 1 or true is yes; 0 or false is no; anything else is refused. */
+const flagParam = (c: Context, name: string) => {
+  const value = c.req.query(name);
+  if (value === undefined) return {};
+  if (["", "1", "true"].includes(value)) return { [name]: true };
+  if (["0", "false"].includes(value)) return { [name]: false };
+  throw new PapersiftError("BAD_OPTION", `${name} must be 1 or true (or empty), 0 or false, not ${JSON.stringify(value)}`);
 };
 
 function errorResponse(c: Context, error: unknown) {
@@ -52,15 +66,22 @@ function errorResponse(c: Context, error: unknown) {
     // Questions that go to the index's embedding endpoint while it is down (or changed): the rest still works.
     const endpoint = error.code.startsWith("EMBEDDER_") || (error.code === "INDEX_INCOMPATIBLE" && /embedding endpoint/.test(error.message));
     const status = error.code === "UNKNOWN_PAPER" || error.code === "NO_EXAMPLES" || error.code === "UNKNOWN_TAG" ? 404 : endpoint ? 503 : error.kind === "input" ? 400 : 500;
-    const hint =
-      error.code === "BAD_OPTION"
-        ? "see `papersift serve --help` for the API's parameters"
-        : endpoint
-          ? "dense and hybrid questions need the index's embedding endpoint: start it, or ask with mode=lexical (related, papers, recommend and the map need no endpoint)"
-          : error.hint;
-    return c.json({ error: { code: error.code, message: error.message, hint } }, status);
+    if (status >= 500) logFailure(c, error);
+    const hint = endpoint
+      ? "dense and hybrid questions need the index's embedding endpoint: start it, or ask with mode=lexical (related, papers, recommend and the map need no endpoint)"
+      : surfaceHint(error, "api");
+    return c.json({ error: { code: error.code, message: surfaceMessage(error, "api"), hint } }, status);
   }
-  return c.json({ error: { code: "INTERNAL", message: error instanceof Error ? error.message.split("\n")[0] : String(error), hint: "see the server's log" } }, 500);
+  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  logFailure(c, error);
+  return c.json({ error: { code: "INTERNAL", message: `${c.req.method} ${new URL(c.req.url).pathname} failed: ${message}`, hint: "this is a bug in papersift: the server's log (its stderr) has the details" } }, 500);
+}
+
+/** A failure the user cannot fix from the request, on the server's stderr: what was asked, what broke, where. */
+function logFailure(c: Context, error: unknown): void {
+  const where = error instanceof Error && !(error instanceof PapersiftError) ? (error.stack?.split("\n").find((l) => /^\s+at /.test(l))?.trim() ?? "") : "";
+  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  process.stderr.write(`papersift serve: ${c.req.method} ${new URL(c.req.url).pathname} failed: ${message}${where ? ` (${where})` : ""}\n`);
 }
 
 /** How a host name appears in a URL: lower case, IPv6 in brackets. */
@@ -138,11 +159,10 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
 
   app.get("/api/search", async (c) => {
     const q = c.req.query("q") ?? "";
-    const explain = c.req.query("explain");
     const result = await index.search(q, {
       ...numberParam(c, "k"),
       ...(c.req.query("mode") !== undefined ? { mode: c.req.query("mode") as "hybrid" } : {}),
-      ...(explain !== undefined ? { explain: explain === "" || explain === "1" || explain === "true" } : {}),
+      ...flagParam(c, "explain"),
       ...filterParams(c),
     });
     return c.json({ query: result.query, mode: result.mode, noStrongMatch: result.noStrongMatch, results: result.results });
@@ -151,7 +171,6 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
   app.get("/api/related/:id{.+}", (c) => c.json(index.related(c.req.param("id"), { ...numberParam(c, "k"), ...filterParams(c) })));
   // ?id=…&id=… liked papers (ids, DOIs, arXiv ids, titles), &not=… disliked, &tag=… saved sets, &k, &explain, filters.
   app.get("/api/recommend", async (c) => {
-    const explain = c.req.query("explain");
     return c.json(
       await index.recommend({
         liked: c.req.queries("id") ?? [],
@@ -159,7 +178,7 @@ export function createApp(index: PapersiftIndex, options: AppOptions = {}): Hono
         tag: c.req.queries("tag") ?? [],
         tagsFile: tags,
         ...numberParam(c, "k"),
-        ...(explain !== undefined ? { explain: explain === "" || explain === "1" || explain === "true" } : {}),
+        ...flagParam(c, "explain"),
         ...filterParams(c),
       }),
     );

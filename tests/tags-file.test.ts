@@ -115,3 +115,21 @@ describe("tag names", () => {
     expect(bell.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
   });
 });
+
+describe("messages that fit the mistake (review hostile-19/20 #14)", () => {
+  it("an empty set says it is empty; a paper both liked and not wanted is refused; a folder for --tags is named as one", () => {
+    const file = path.join(tempDir(), "tags.json");
+    expect(cli(file, "tag", "add", "web", "p0").status).toBe(0);
+    expect(cli(file, "tag", "rm", "web", "p0").status).toBe(0);
+    const empty = cli(file, "recommend", "--tag", "web");
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toMatch(/the set "web" is empty/);
+    const both = cli(file, "recommend", "p0", "p1", "--not", "p0");
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/p0 is both liked and not wanted/);
+    const folder = cli(tempDir(), "tag", "list");
+    expect(folder.status).toBe(2);
+    expect(folder.stderr).toMatch(/is a folder/);
+    expect(folder.stderr).not.toMatch(/it is JSON/);
+  });
+});

@@ -8,7 +8,7 @@
 // To add a view: write `async function xView(params, context)` in views.js (fill context.side, return the
 // page title), add a row to VIEWS below, and add its path to PAGE_ROUTES in src/serve.ts.
 import { createMap, topicColour } from "./map.js";
-import { $, api, el, link, topicHref } from "./ui.js";
+import { $, api, el, link, shown, topicHref } from "./ui.js";
 import { forYouView, homeView, paperView, SEARCH_FIELDS, searchView, topicView } from "./views.js";
 
 const VIEWS = [
@@ -55,7 +55,7 @@ async function route() {
     }
     const title = await view.render(view.match(url), { side, map, stats, back, current: () => mine === token });
     if (mine !== token) return;
-    if (title) document.title = title;
+    if (title) document.title = shown(title);
     side.scrollTop = 0;
     // Keyboard readers land on the new view's heading; arrows then move through its list.
     if (hadFocus) side.querySelector("h2")?.focus({ preventScroll: true });

@@ -2,7 +2,7 @@
 // the +/−/reset buttons), rings with their rank around the hits of a search, a ring that follows the hovered
 // result, and topic and cluster labels placed so that none overlaps another or leaves the canvas.
 // Drawing is batched: one path per colour, so 14k points cost a few fills per frame, not 14k.
-import { $ } from "./ui.js";
+import { $, shown } from "./ui.js";
 
 /** A topic's colour: hues a golden angle apart, so neighbouring ids never look alike. */
 export const topicColour = (topic) => (topic === null ? "#b8bcc6" : `hsl(${(topic * 137.508) % 360} 62% 46%)`);
@@ -281,7 +281,7 @@ export function createMap({ onOpen }) {
     const p = nearest(e);
     const id = p ? p.id : null;
     if (p) {
-      tip.textContent = p.title;
+      tip.textContent = shown(p.title);
       const rect = canvas.getBoundingClientRect();
       tip.style.left = `${Math.min(e.clientX - rect.left + 12, rect.width - 200)}px`;
       tip.style.top = `${e.clientY - rect.top + 14}px`;

@@ -11,12 +11,21 @@ export async function api(path) {
   return body;
 }
 
+/**
+ * Text as shown: the characters the CLI drops (src/text.ts: controls such as BEL and ESC, bidi overrides)
+ * dropped here too; tabs and line breaks kept (an abstract keeps its paragraphs).
+ */
+export const shown = (text) => String(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "");
+
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
+  if (text !== undefined && text !== null) node.textContent = shown(text);
   return node;
 }
+
+/** A text node, control characters dropped (see shown). */
+export const textNode = (text) => document.createTextNode(shown(text));
 
 /** An in-page link: the router handles the click (see app.js), a modified click opens a tab as usual. */
 export function link(href, text, className) {
@@ -36,7 +45,7 @@ function snippetNode(text, terms) {
   const node = el("div", "snippet");
   for (const part of text.split(/([\p{L}\p{N}]+)/u)) {
     if (terms.has(part.toLowerCase())) node.append(el("mark", "", part));
-    else node.append(document.createTextNode(part));
+    else node.append(textNode(part));
   }
   return node;
 }
@@ -61,7 +70,9 @@ export function paperLinks(paper) {
   if (paper.arxiv) add(`https://arxiv.org/abs/${paper.arxiv}`, `arXiv:${paper.arxiv}`);
   if (paper.pmid) add(`https://pubmed.ncbi.nlm.nih.gov/${paper.pmid}/`, `PubMed ${paper.pmid}`);
   const shown = new Set(links.map((a) => a.href));
-  if (paper.url && /^https?:\/\//.test(paper.url) && !shown.has(new URL(paper.url).href)) add(paper.url, "link");
+  // The server sends only sound http(s) URLs; a page never throws on one that is not.
+  const url = typeof paper.url === "string" && /^https?:\/\//i.test(paper.url) && URL.canParse(paper.url) ? new URL(paper.url).href : null;
+  if (url && !shown.has(url)) add(url, "link");
   return links;
 }
 
@@ -92,7 +103,7 @@ export function hitList(hits, terms, onHover) {
     const item = el("li", "hit");
     item.dataset.id = hit.id;
     const a = link(paperHref(hit.id), null, "title");
-    a.append(el("span", "rank", `${i + 1}`), document.createTextNode(hit.title));
+    a.append(el("span", "rank", `${i + 1}`), textNode(hit.title));
     item.append(a);
     const biblio = metadataNode(hit);
     if (biblio) item.append(biblio);

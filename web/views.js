@@ -1,7 +1,7 @@
 // The views of the page, one per kind of URL. Each takes its URL's parameters and a context
 // ({ side, map, current, stats }) and fills the side panel; `current()` is false once the reader has moved
 // on, so a slow answer never overwrites a newer view.
-import { api, el, hitList, link, metadataNode, paperHref, questionTerms, topicHref } from "./ui.js";
+import { api, el, hitList, link, metadataNode, paperHref, questionTerms, shown, textNode, topicHref } from "./ui.js";
 
 /** The search fields a URL carries, in the order they appear in it. */
 export const SEARCH_FIELDS = ["q", "mode", "category", "since", "until", "author"];
@@ -54,10 +54,19 @@ export async function searchView(params, { side, map, current }) {
 /** The saved set the page's star adds to, and the "For you" view recommends from. */
 export const STARRED = "starred";
 
-/** A toggle that puts the paper in the starred set or takes it out (PUT / DELETE /api/tags/starred/<id>). */
+/** The starred ids in a GET /api/tags answer (an own key only: a set may be named "constructor"). */
+const starredIds = (tags) => (tags.tags && Object.hasOwn(tags.tags, STARRED) ? tags.tags[STARRED] : []);
+
+/**
+ * A toggle that puts the paper in the starred set or takes it out (PUT / DELETE /api/tags/starred/<id>), and
+ * the line that says why when that fails (the button then stays as it was). Returns both, to be shown together.
+ */
 function starButton(id, starred) {
   const button = el("button", "star");
   button.type = "button";
+  const problem = el("p", "star-error");
+  problem.setAttribute("role", "alert");
+  problem.hidden = true;
   const show = (on) => {
     button.setAttribute("aria-pressed", String(on));
     button.textContent = on ? "★ starred" : "☆ star";
@@ -66,10 +75,19 @@ function starButton(id, starred) {
   show(starred);
   button.addEventListener("click", async () => {
     const on = button.getAttribute("aria-pressed") !== "true";
-    const response = await fetch(`/api/tags/${STARRED}/${encodeURIComponent(id)}`, { method: on ? "PUT" : "DELETE" });
-    if (response.ok) show(on);
+    problem.hidden = true;
+    try {
+      const response = await fetch(`/api/tags/${STARRED}/${encodeURIComponent(id)}`, { method: on ? "PUT" : "DELETE" });
+      if (response.ok) return show(on);
+      const body = await response.json().catch(() => ({}));
+      const error = body.error ?? { message: response.statusText };
+      problem.textContent = `${on ? "could not star it" : "could not unstar it"}: ${shown(error.message)}${error.hint ? ` (${shown(error.hint)})` : ""}`;
+    } catch (error) {
+      problem.textContent = `${on ? "could not star it" : "could not unstar it"}: ${shown(error.message)}`;
+    }
+    problem.hidden = false;
   });
-  return button;
+  return [button, problem];
 }
 
 export async function paperView({ id }, { side, map, current, back }) {
@@ -82,7 +100,7 @@ export async function paperView({ id }, { side, map, current, back }) {
   side.replaceChildren(back());
   const panel = el("article", "paper");
   panel.dataset.id = paper.id;
-  panel.append(heading(paper.title), starButton(paper.id, (tags.tags[STARRED] ?? []).includes(paper.id)));
+  panel.append(heading(paper.title), ...starButton(paper.id, starredIds(tags).includes(paper.id)));
   const biblio = metadataNode(paper);
   if (biblio) panel.append(biblio);
   panel.append(el("div", "meta", `${paper.id} · ${paper.source.file}:${paper.source.line}`));
@@ -171,7 +189,7 @@ export async function forYouView(_params, { side, map, current }) {
   map.focus(null);
   side.replaceChildren(el("p", "empty", "finding papers like your starred ones…"));
   const tags = await api("/api/tags");
-  const starred = tags.tags[STARRED] ?? [];
+  const starred = starredIds(tags);
   if (!current()) return null;
   side.replaceChildren(heading("For you"));
   if (!starred.length) {
@@ -187,7 +205,7 @@ export async function forYouView(_params, { side, map, current }) {
     const item = el("li", "hit");
     item.dataset.id = r.id;
     const a = link(paperHref(r.id), null, "title");
-    a.append(el("span", "rank", `${i + 1}`), document.createTextNode(r.title));
+    a.append(el("span", "rank", `${i + 1}`), textNode(r.title));
     item.append(a);
     const biblio = metadataNode(r);
     if (biblio) item.append(biblio);

@@ -2,12 +2,21 @@
 // range, and an author substring (case- and accent-insensitive). A filter becomes one indexed SQL query
 // for the papers that pass it; the rankers then only ever consider those papers.
 import { z } from "zod";
+import { parseDate } from "../corpus/bibliographic.ts";
 import { foldText } from "../corpus/facets.ts";
 import type { Store } from "../store/store.ts";
 import { isBlank } from "../text.ts";
 
-/** YYYY, YYYY-MM or YYYY-MM-DD, as typed. */
-const DateText = z.string().regex(/^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/, "must be a date: YYYY, YYYY-MM or YYYY-MM-DD");
+/**
+ * YYYY, YYYY-MM or YYYY-MM-DD, as typed, and a day the calendar has (2026-02-30 is refused like 2026-13-01):
+ * checked by the date parser the corpus readers use.
+ */
+const DateText = z
+  .string()
+  .regex(/^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/, "must be a date: YYYY, YYYY-MM or YYYY-MM-DD")
+  .superRefine((d, ctx) => {
+    if (parseDate(d).date !== d) ctx.addIssue({ code: "invalid_format", format: "date", input: d, message: "must be a date: YYYY, YYYY-MM or YYYY-MM-DD", abort: true });
+  });
 
 /** A value that shows something: spaces or zero-width characters alone are empty. */
 const Visible = z.string().trim().refine((text) => !isBlank(text), "must not be empty");

@@ -21,5 +21,15 @@ export function parseBib(json: string | null): Bibliographic | null {
 export function metadataOf(json: string | null): PaperMetadata {
   const bib = parseBib(json);
   if (!bib) return { authors: [], date: null, venue: null, doi: null, arxiv: null, pmid: null, url: null };
-  return { authors: bib.authors, date: bib.date, venue: bib.venue, doi: bib.doi, arxiv: bib.arxiv, pmid: bib.pmid, url: bestUrl(bib) };
+  return { authors: bib.authors, date: bib.date, venue: bib.venue, doi: bib.doi, arxiv: bib.arxiv, pmid: bib.pmid, url: webUrl(bestUrl(bib)) };
+}
+
+/**
+ * A link a page can open: an http(s) URL that parses, as the URL standard writes it; anything else a record
+ * holds ("http://[oops/", "javascript:…", a bare path) is no link. Checked here, once, so every surface
+ * (CLI, API, MCP, the page) gets either a sound URL or null.
+ */
+export function webUrl(url: string | null): string | null {
+  if (!url || !/^https?:\/\//i.test(url) || !URL.canParse(url)) return null;
+  return new URL(url).href;
 }
