@@ -135,3 +135,13 @@ describe("progress in a log (review 21 #6)", () => {
     expect(run.stderr).not.toContain("\r");
   });
 });
+
+describe("help about endpoints (review 21 #3, #8)", () => {
+  it("search, stats and serve --help say what needs an endpoint or an index", () => {
+    const help = (command: string) => runCli([command, "--help"], { nodeArgs: FORBID_MODEL }).stdout.replace(/\s+/g, " ");
+    expect(help("search")).toMatch(/by that endpoint, which must then be up\. --mode lexical needs neither model nor endpoint/);
+    expect(help("stats")).toMatch(/what embedded it \(a vendored model or an endpoint/);
+    expect(help("serve")).toMatch(/It needs an index to start: on a machine that only embeds for others/);
+    expect(help("serve")).toMatch(/--workers <n> +embedding sessions for POST \/v1\/embeddings/);
+  });
+});

@@ -107,7 +107,7 @@ program
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    "\nAn endpoint serving the vendored model's twin (the same name, vectors agreeing to cosine >= 0.99) gives an\nindex whose questions are still embedded locally; any other endpoint also embeds the questions. The index\nremembers its endpoint; a different one, or one whose model changed, re-embeds everything.\n\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch\n  papersift ingest --embedder http://localhost:8080 --embedder-model BAAI/bge-small-en-v1.5",
+    "\nAn endpoint serving the vendored model's twin (the same name, vectors agreeing to cosine >= 0.99) gives an\nindex whose questions are still embedded locally; any other endpoint also embeds the questions. The index\nremembers its endpoint, and contacts it only when there is something to embed (a dry run never does); a\ndifferent address, or a model change behind it, re-embeds everything.\nProgress goes to stderr: a live line on a terminal, else a plain line every 10 s (PAPERSIFT_PROGRESS_SECONDS).\n\nExamples:\n  papersift ingest\n  papersift ingest --corpus ~/papers --dry-run\n  papersift ingest --watch\n  papersift ingest --embedder http://localhost:8080 --embedder-model BAAI/bge-small-en-v1.5",
   )
   .action(runIngest);
 

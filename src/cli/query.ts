@@ -40,7 +40,7 @@ filterOptions(program.command("search"))
   .addOption(jsonOption())
   .addHelpText(
     "after",
-    `\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; lexical ranks by BM25; hybrid adds to the similarity the model's\nword-match weight × the paper's BM25 ÷ the question's best BM25.\nWord-match weights: ${perModel("lexicalWeight")}.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says "no strong match in this corpus".\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search "reward models that are robust to noisy preferences"\n  papersift search "diffusion fine-tuning" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json`,
+    `\nScores: results rank by score. Similarity (-1..1) is the mean cosine of the question to the paper's\nbest chunk and to the whole paper; lexical ranks by BM25; hybrid adds to the similarity the model's\nword-match weight × the paper's BM25 ÷ the question's best BM25.\nWord-match weights: ${perModel("lexicalWeight")}.\nRelevance is the estimated chance that a person would judge the paper relevant (fitted per model on\nSciFact's judgments); when no result is likely relevant, search says "no strong match in this corpus".\nDense and hybrid modes embed the question: with the index's vendored model, or, for an index whose vectors\ncame from an endpoint no vendored model agrees with (papersift stats says which), by that endpoint, which\nmust then be up. --mode lexical needs neither model nor endpoint.\nA fresh clone builds the index from the corpus first.\n\nExamples:\n  papersift search "reward models that are robust to noisy preferences"\n  papersift search "diffusion fine-tuning" -k 5 --json\n  printf 'q1\\nq2\\n' | papersift search --stdin --json`,
   )
   .action(async (question: string | undefined, flags) => {
     const options = { k: flags.k, mode: flags.mode, minScore: flags.minScore, explain: flags.explain, ...filterOf(flags) };
@@ -126,7 +126,7 @@ filterOptions(program.command("clusters"))
 
 program
   .command("stats")
-  .description("what the index holds: papers, chunks, model, parameters, size on disk")
+  .description("what the index holds: papers, chunks, model, parameters, size on disk, and what embedded it (a vendored model or an endpoint, and whether questions go to that endpoint)")
   .addOption(indexOption())
   .addOption(jsonOption())
   .action(async (flags) => {
