@@ -15,6 +15,12 @@ const paper = (id: string): Paper => {
   return found;
 };
 const bibOf = (id: string) => paper(id).bib!;
+/** A corpus folder of these files, read. */
+const read = (files: Record<string, string | Buffer>) => {
+  const dir = tempDir();
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return readCorpus(dir);
+};
 
 describe("BibTeX", () => {
   it("decodes LaTeX (accents, \\&, {{Case}}, math), @string macros, month = mar, names and institutions", () => {
@@ -275,11 +281,6 @@ describe("dates", () => {
 
 // The hostile review of the readers (notes/review-hostile18.md): each defect's repro, smallest form.
 describe("hostile exports (review 18)", () => {
-  const read = (files: Record<string, string | Buffer>) => {
-    const dir = tempDir();
-    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-    return readCorpus(dir);
-  };
 
   it("#1 two different papers with one key are both kept (the first keeps it); an exact duplicate stays one", () => {
     const bird = "@article{smith2020, title={Bird Migration over the Sahara}, abstract={We track storks.}}\n";
@@ -340,11 +341,6 @@ describe("hostile exports (review 18)", () => {
 });
 
 describe("hostile exports (review 18): RIS, PubMed, JSON", () => {
-  const read = (files: Record<string, string | Buffer>) => {
-    const dir = tempDir();
-    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-    return readCorpus(dir);
-  };
   const rec = (id: string, title: string, ty = "TY  - JOUR\n") => `${ty}ID  - ${id}\nTI  - ${title}\nAB  - Abstract of ${id}.\nER  - \n\n`;
 
   it("#3 a RIS record without TY costs that record only, reported; #11 odd tag spacing and CR-only line ends", () => {
@@ -371,20 +367,16 @@ describe("hostile exports (review 18): RIS, PubMed, JSON", () => {
 });
 
 describe("hostile exports (review 18): PubMed XML", () => {
-  const read = (text: string) => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "set.xml"), text);
-    return readCorpus(dir);
-  };
+  const readXml = (text: string) => read({ "set.xml": text });
   const article = (pmid: number, title: string, abstract = `<AbstractText>Abstract ${pmid}.</AbstractText>`) =>
     `<PubmedArticle>\n<MedlineCitation><PMID>${pmid}</PMID>\n<Article><ArticleTitle>${title}</ArticleTitle><Abstract>${abstract}</Abstract></Article>\n</MedlineCitation>\n</PubmedArticle>\n`;
   const set = (...articles: string[]) => `<?xml version="1.0"?>\n<PubmedArticleSet>\n${articles.join("")}</PubmedArticleSet>\n`;
 
   it("#4 one broken or truncated article costs that article only", () => {
-    const mid = read(set(article(1, "One"), article(2, "Two <i>unclosed").replace("</ArticleTitle>", ""), article(3, "Three")));
+    const mid = readXml(set(article(1, "One"), article(2, "Two <i>unclosed").replace("</ArticleTitle>", ""), article(3, "Three")));
     expect(mid.papers.map((p) => p.id)).toEqual(["pmid:1", "pmid:3"]);
     expect(mid.problems).toEqual([{ file: "set.xml", line: 8, message: expect.stringMatching(/^PubmedArticle cannot be parsed \(.+\); skipped$/) }]);
-    const cut = read(set(article(1, "One"), article(2, "Two")).slice(0, -80));
+    const cut = readXml(set(article(1, "One"), article(2, "Two")).slice(0, -80));
     expect(cut.papers.map((p) => p.id)).toEqual(["pmid:1"]);
     expect(cut.problems).toEqual([{ file: "set.xml", line: 8, message: "PubmedArticle does not end (a truncated file?); skipped" }]);
   });
@@ -396,7 +388,7 @@ describe("hostile exports (review 18): PubMed XML", () => {
       "<PubDate><Year>2020</Year><Month>Jun</Month></PubDate></Book>\n" +
       "<ArticleTitle>A book chapter</ArticleTitle><AuthorList><Author><LastName>Roe</LastName><ForeName>Ann</ForeName></Author></AuthorList>\n" +
       "<Abstract><AbstractText>Book chapters are in PubMed exports too.</AbstractText></Abstract>\n</BookDocument>\n</PubmedBookArticle>\n";
-    const got = read(set(article(1, "One", '<AbstractText Label="METHODS"><![CDATA[We used <stuff> & raw ampersands.]]></AbstractText>'), book));
+    const got = readXml(set(article(1, "One", '<AbstractText Label="METHODS"><![CDATA[We used <stuff> & raw ampersands.]]></AbstractText>'), book));
     expect(got.problems).toEqual([]);
     expect(got.papers.map((p) => [p.id, p.title, p.abstract])).toEqual([
       ["pmid:1", "One", "Methods: We used <stuff> & raw ampersands."],
@@ -407,11 +399,6 @@ describe("hostile exports (review 18): PubMed XML", () => {
 });
 
 describe("hostile exports (review 18): telling formats apart, encodings, deep JSON", () => {
-  const read = (files: Record<string, string | Buffer>) => {
-    const dir = tempDir();
-    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-    return readCorpus(dir);
-  };
 
   it("#5 a .txt is MEDLINE only when it reads as MEDLINE, not for one PMID- line", () => {
     const notes = "Bird Migration over the Sahara\n\nWe track storks crossing the Sahara.\n\nPMID- 12345678\n\nSoil Microbes in Boreal Forests\n\nWe sequence soil microbes.\n";
