@@ -91,7 +91,7 @@ export function reportCorpus(summary: IngestSummary): void {
   for (const line of lines.slice(0, SHOWN)) warn(printable(line));
   if (lines.length > SHOWN) warn(`… and ${lines.length - SHOWN} more (--json lists them all)`);
   // Always last, whatever was cut above: why fewer papers loaded than the export has entries (issue 18 §3).
-  for (const line of lossLines(summary.files)) warn(line);
+  for (const line of lossLines(summary.files)) warn(printable(line));
 }
 
 /**
