@@ -100,7 +100,7 @@ function remoteEmbedder(
     async embed(texts, onProgress, kind = "passage") {
       try {
         await ready();
-        return await endpoint.embed(texts.map((t) => clip(prefix(kind) + t)), { dims: model.dims, onProgress, retryUnreachable: !forQueries });
+        return await endpoint.embed(texts.map((t) => clip(prefix(kind) + t)), { dims: model.dims, onProgress, interactive: !!forQueries });
       } catch (error) {
         throw forQueries ? forQuestions(error, endpoint.url) : error;
       }
@@ -143,7 +143,7 @@ export async function connectEndpoint(
   const endpoint = connect({ ...spec, model: name, key: spec.key ?? process.env.PAPERSIFT_EMBEDDER_KEY });
   const twinDir = twinOf(name);
   const usage = usageFor(twinDir ? describeModel(twinDir).id : name);
-  const [remote] = await endpoint.embed([usage.passagePrefix + PROBE_TEXT], { retryUnreachable: false });
+  const [remote] = await endpoint.embed([usage.passagePrefix + PROBE_TEXT], { interactive: true });
   const tokenizerDir = twinDir ?? DEFAULT_MODEL_DIR;
   // Without a twin the bundled model is loaded for its tokenizer only: the chunker counts with it.
   const local = options.local?.model.dir === tokenizerDir ? options.local : await loadEmbedder({ model: tokenizerDir });
@@ -205,7 +205,7 @@ export async function endpointForQueries(
   const info = remoteModelInfo(hasTwin ? tokenizer.model : null, twinDir, source.model, state.model.dims, state.model.fingerprint);
   const recorded = decode(source.probe);
   const check = async () => {
-    const [now] = await endpoint.embed([info.passagePrefix + PROBE_TEXT], { dims: recorded.length, retryUnreachable: false });
+    const [now] = await endpoint.embed([info.passagePrefix + PROBE_TEXT], { dims: recorded.length, interactive: true });
     if (dot(now!, recorded) < AGREEMENT) {
       throw new PapersiftError(
         "INDEX_INCOMPATIBLE",
