@@ -49,9 +49,9 @@ describe("the endpoint client", () => {
     const endpoint = connect({ url, model: "m", timeoutMs: 1_200, onRetry: (m) => retries.push(m) });
     expect(await endpoint.embed(["a"], { dims: 4 })).toHaveLength(1);
     expect(retries).toEqual([`the embedding endpoint ${url}/v1/embeddings did not answer within 1.2 s: retrying in 0.5 s`]);
-    // The first contact (the probe, a question) gets a sixth of the bound, and a timeout is not retried.
+    // The first contact (the probe, a question) gets a shorter bound, and a timeout there is not retried.
     const silent = await serve((_req, _res, _body, n) => n === 1 && setImmediate(() => (gc(), gc())));
-    const error = await failure(connect({ url: silent, model: "m", timeoutMs: 1_200, onRetry: (m) => retries.push(m) }).embed(["a"], { interactive: true }));
+    const error = await failure(connect({ url: silent, model: "m", timeoutMs: 1_200, interactiveTimeoutMs: 200, onRetry: (m) => retries.push(m) }).embed(["a"], { interactive: true }));
     expect(error?.message).toBe(`the embedding endpoint ${silent}/v1/embeddings did not answer within 0.2 s`);
     expect(retries).toHaveLength(1);
   });

@@ -17,6 +17,8 @@ export interface EndpointOptions {
   key?: string | undefined;
   /** Per request, milliseconds. */
   timeoutMs?: number | undefined;
+  /** Per request of the first contact and of questions, milliseconds; at most `timeoutMs`. */
+  interactiveTimeoutMs?: number | undefined;
   /** Told each time a request is retried, with why and when (for a warning; never includes the key). */
   onRetry?: ((message: string) => void) | undefined;
 }
@@ -35,10 +37,10 @@ export const ENDPOINT_IN_FLIGHT = 4;
  */
 export const DEFAULT_ENDPOINT_TIMEOUT_MS = 180_000;
 /**
- * The first contact (the probe) and a question a person waits on get a sixth of the per-request bound (30 s
- * by default): one short text with no queue of ours ahead of it, and a timeout there is not retried.
+ * The first contact (the probe) and a question a person waits on: one short text with no queue of ours
+ * ahead of it, so a sixth of the bulk bound, and a timeout there is not retried.
  */
-const INTERACTIVE_SHARE = 6;
+export const DEFAULT_INTERACTIVE_TIMEOUT_MS = 30_000;
 /** Fewer dimensions than this cannot rank anything (the smallest Matryoshka cuts in use are 32 and 64). */
 export const MIN_DIMS = 16;
 /**
@@ -109,7 +111,7 @@ export interface Endpoint {
    * Embed texts as they are (the caller adds the model's prefixes), in input order, unit length. `dims`,
    * when given, is what every vector must have. `interactive` is for the first contact and for questions:
    * it fails at once when nothing answers (a server that is down is not going to come up in 15 s), and
-   * gives each request a sixth of the timeout, not retried when it runs out.
+   * gives each request the interactive timeout, not retried when it runs out.
    */
   embed(
     texts: string[],
@@ -180,6 +182,7 @@ function toFloat32(embedding: z.infer<typeof Embedding>): Float32Array {
 export function connect(options: EndpointOptions): Endpoint {
   const url = endpointUrl(options.url);
   const timeoutMs = options.timeoutMs ?? DEFAULT_ENDPOINT_TIMEOUT_MS;
+  const interactiveTimeoutMs = Math.min(timeoutMs, options.interactiveTimeoutMs ?? DEFAULT_INTERACTIVE_TIMEOUT_MS);
   const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
   if (options.key) headers.Authorization = `Bearer ${options.key}`;
   let retried = 0;
@@ -274,7 +277,7 @@ export function connect(options: EndpointOptions): Endpoint {
     const body = JSON.stringify({ model: options.model, input: texts, encoding_format: "float" });
     const limit = BODY_SLACK + texts.length * (dims ?? MAX_DIMS) * BYTES_PER_NUMBER;
     const what = `${texts.length} vector${texts.length === 1 ? "" : "s"} of ${dims === undefined ? `up to ${MAX_DIMS}` : dims} dimensions`;
-    const timeout = interactive ? timeoutMs / INTERACTIVE_SHARE : timeoutMs;
+    const timeout = interactive ? interactiveTimeoutMs : timeoutMs;
     let resetRetried = false;
     for (let attempt = 0; ; attempt++) {
       let why: string;
