@@ -26,7 +26,7 @@ import { recommendPapers, type Recommendation } from "./query/recommend.ts";
 import { addToTag, checkTagName, tagsFile, today, type TagEntry } from "./tags.ts";
 import { isInside, matchReferences } from "./query/liked.ts";
 import { slugify } from "./corpus/paper.ts";
-import { queryFingerprint, usageFor, vendoredModelDir } from "./model.ts";
+import { embeddedBy, queryFingerprint, usageFor, vendoredModelDir, type EmbeddedBy } from "./model.ts";
 import { parseJson } from "./store/folder.ts";
 import { papersPerFile } from "./store/lookups.ts";
 import { SCHEMA_VERSION } from "./store/schema.ts";
@@ -167,12 +167,7 @@ export interface Stats {
   chunks: number;
   vectors: number;
   model: StoreState["model"];
-  /**
-   * Where the vectors came from: `endpoint` null for the vendored model; else the endpoint's URL and the
-   * model name it was asked for, the cosine of its probe vector to the vendored twin's (null without one),
-   * and where questions are embedded ("local" when the twin agrees).
-   */
-  embeddedBy: { endpoint: string | null; model: string; cosineToLocal: number | null; queries: "local" | "endpoint" };
+  embeddedBy: EmbeddedBy;
   chunking: StoreState["chunking"];
   hnsw: StoreState["hnsw"];
   generation: number;
@@ -469,9 +464,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         index: path.resolve(dir),
         ...store.counts(),
         model: s.model,
-        embeddedBy: s.embedder
-          ? { endpoint: s.embedder.url, model: s.embedder.model, cosineToLocal: s.embedder.cosineToLocal, queries: s.embedder.localFingerprint ? "local" : "endpoint" }
-          : { endpoint: null, model: s.model.id, cosineToLocal: null, queries: "local" },
+        embeddedBy: embeddedBy(s),
         chunking: s.chunking,
         hnsw: s.hnsw,
         generation: s.generation,

@@ -148,6 +148,11 @@ function displayId(dir: string): string {
 }
 
 /** The models in models/: folder and manifest of each, by id. */
+/** The folder of the vendored model of this name: its manifest id ("BAAI/bge-small-en-v1.5") or its folder name. */
+export function twinOf(name: string): string | undefined {
+  return vendoredModels().find((m) => m.manifest.id === name || m.dir.endsWith(`/${name}`))?.dir;
+}
+
 export function vendoredModels(): { dir: string; manifest: ModelManifest }[] {
   const found: { dir: string; manifest: ModelManifest }[] = [];
   for (const org of readdirSync(VENDORED_MODELS_DIR, { withFileTypes: true })) {
@@ -235,6 +240,30 @@ export const PROBE_TEXT =
 export function endpointFingerprint(local: string | null, url: string, model: string, probe: string): string {
   const digest = createHash("sha256").update(`${url}\n${model}\n${probe}`).digest("hex").slice(0, 12);
   return `${local ?? `${model}@endpoint`}+endpoint:${digest}`;
+}
+
+/**
+ * Where an index's vectors came from: `endpoint` null for the vendored model; else the endpoint's URL and
+ * the model name it was asked for, the cosine of its probe vector to the vendored twin's (null when not
+ * compared), and where questions are embedded ("local" when the twin agrees). `twinDims`, the dimensions
+ * of the vendored model of that name (null without one, or for vectors embedded here), tells a twin with
+ * other dimensions (never compared) from no twin at all.
+ */
+export interface EmbeddedBy {
+  endpoint: string | null;
+  model: string;
+  cosineToLocal: number | null;
+  queries: "local" | "endpoint";
+  twinDims: number | null;
+}
+
+/** An index state's EmbeddedBy; reads the twin's config only, never loads a graph. */
+export function embeddedBy(state: { model: { id: string }; embedder?: EmbedderSource | undefined }): EmbeddedBy {
+  const e = state.embedder;
+  if (!e) return { endpoint: null, model: state.model.id, cosineToLocal: null, queries: "local", twinDims: null };
+  const twin = twinOf(e.model);
+  const queries = e.localFingerprint ? "local" : "endpoint";
+  return { endpoint: e.url, model: e.model, cosineToLocal: e.cosineToLocal, queries, twinDims: twin ? describeModel(twin).dims : null };
 }
 
 /** The fingerprint a local Embedder must have to embed questions for an index with this state. */

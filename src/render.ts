@@ -128,9 +128,16 @@ export function renderTopic(c: Clustering, id: number): string {
   return [head, ...clusters.map(clusterBlock), rest].filter(Boolean).join("\n\n") + "\n";
 }
 
-function embeddedBy(e: Stats["embeddedBy"]): string {
+function embeddedBy(e: Stats["embeddedBy"], dims: number): string {
   if (e.endpoint === null) return "the vendored model, on this machine";
-  const agreement = e.cosineToLocal === null ? "no vendored model of that name" : `cosine ${e.cosineToLocal.toFixed(4)} to the vendored model`;
+  const agreement =
+    e.cosineToLocal !== null
+      ? `cosine ${e.cosineToLocal.toFixed(4)} to the vendored model`
+      : e.twinDims === null
+        ? "no vendored model of that name"
+        : e.twinDims !== dims
+          ? `${dims} dims where the vendored model of that name has ${e.twinDims}`
+          : "not compared with the vendored model of that name";
   const queries = e.queries === "local" ? "questions are embedded locally" : "questions go to the endpoint too";
   return `the endpoint ${e.endpoint} (model ${e.model}; ${agreement}: ${queries})`;
 }
@@ -158,7 +165,7 @@ export function renderStats(s: Stats): string {
     `papers      ${s.papers}`,
     `chunks      ${s.chunks} (window ${s.chunking.windowTokens} tokens, overlap ${s.chunking.overlapTokens})`,
     `model       ${printable(s.model.id)} (${s.model.dims} dims)`,
-    `embedded by ${printable(embeddedBy(s.embeddedBy))}`,
+    `embedded by ${printable(embeddedBy(s.embeddedBy, s.model.dims))}`,
     `hnsw        M=${s.hnsw.M} efConstruction=${s.hnsw.efConstruction} efSearch=${s.hnsw.efSearch}`,
     `on disk     ${mb(s.bytes.total)} (SQLite ${mb(s.bytes.db)}, HNSW ${mb(s.bytes.hnsw)})`,
     `last ingest ${printable(s.lastIngest)} (generation ${s.generation})`,

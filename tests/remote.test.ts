@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Embedder } from "../src/embed.ts";
 import { ingest, openIndex, PapersiftError, type IngestSummary } from "../src/index.ts";
+import { renderStats } from "../src/render.ts";
 import { BUNDLED_CORPUS, FORBID_MODEL, ROOT, runCli, sharedEmbedder, standInEmbedder, tempDir, writeTxt } from "./helpers.ts";
 import { startServe } from "./serve-process.ts";
 
@@ -169,7 +170,7 @@ describe("an endpoint with no vendored twin", () => {
     const first = await toyIngest(dir);
     const index = await openIndex(dir, { embedder });
     try {
-      expect(index.stats().embeddedBy).toEqual({ endpoint: `${toy.url}/v1/embeddings`, model: "toy/hashed-words", cosineToLocal: null, queries: "endpoint" });
+      expect(index.stats().embeddedBy).toEqual({ endpoint: `${toy.url}/v1/embeddings`, model: "toy/hashed-words", cosineToLocal: null, queries: "endpoint", twinDims: null });
       expect(index.stats().model.dims).toBe(64);
       const { results } = await index.search("submodular reward functions with diminishing returns", { k: 3, mode: "dense" });
       expect(results.length).toBe(3);
@@ -250,6 +251,8 @@ describe("an endpoint with no vendored twin", () => {
     const index = await openIndex(dir, { embedder });
     try {
       expect(index.stats().embeddedBy).toMatchObject({ model: "BAAI/bge-small-en-v1.5", cosineToLocal: null, queries: "endpoint" });
+      // The vendored model of that name exists; only its dimensions differ (review-hostile21 #8).
+      expect(renderStats(index.stats())).toContain("(model BAAI/bge-small-en-v1.5; 64 dims where the vendored model of that name has 384: questions go to the endpoint too)");
       toy.inputs = [];
       const long = Array.from({ length: 400 }, (_, i) => `reward model ${i}`).join(" ");
       await index.search(long, { mode: "dense" });

@@ -11,8 +11,8 @@ import {
   describeModel,
   endpointFingerprint,
   PROBE_TEXT,
+  twinOf,
   usageFor,
-  vendoredModels,
   type EmbedderSource,
   type ModelInfo,
 } from "../model.ts";
@@ -35,11 +35,6 @@ const decode = (s: string) => {
   const bytes = Buffer.from(s, "base64");
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 };
-
-/** The vendored model of this name: its manifest id ("BAAI/bge-small-en-v1.5") or its folder name. */
-function twinOf(name: string): string | undefined {
-  return vendoredModels().find((m) => m.manifest.id === name || m.dir.endsWith(`/${name}`))?.dir;
-}
 
 /**
  * A question the endpoint could not embed: the fix names what works from `search` (the ingest's own hint
