@@ -26,6 +26,9 @@ export function defaultWorkers(cores = availableParallelism()): number {
   return Math.max(1, Math.min(cores, 4));
 }
 
+/** The most --workers takes: past the cores more sessions only cost memory, and 64 is a large box's cores. */
+export const MAX_WORKERS = 64;
+
 /** How each option is named where the user typed it (the CLI flag), rather than its path in the schema. */
 const OPTION_NAMES: Record<string, string> = {
   corpus: "--corpus",
@@ -34,6 +37,7 @@ const OPTION_NAMES: Record<string, string> = {
   embedder: "--embedder",
   embedderModel: "--embedder-model",
   embedderTimeoutMs: "embedderTimeoutMs",
+  workers: "--workers",
   chunking: "--window/--overlap",
   windowTokens: "--window",
   overlapTokens: "--overlap",
@@ -131,6 +135,6 @@ export const IngestOptions = z.object({
    */
   onlyIfEmpty: z.boolean().default(false),
   /** Embedding sessions in worker threads, the cores split between them; default: defaultWorkers(). */
-  workers: z.number().int().min(1).max(64).optional(),
+  workers: z.number().int().min(1).max(MAX_WORKERS).optional(),
 });
 export type IngestOptions = z.input<typeof IngestOptions>;

@@ -4,11 +4,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadEmbedder } from "../src/embed.ts";
+import { IngestOptions, parseOptions } from "../src/config.ts";
 import { PapersiftError } from "../src/errors.ts";
 import { ingest, openIndex } from "../src/index.ts";
 import { DEFAULT_MODEL_DIR } from "../src/model.ts";
 import { dot } from "../src/similarity.ts";
-import { BUNDLED_CORPUS, bundledPapers, ROOT, sharedEmbedder, tempDir } from "./helpers.ts";
+import { availableParallelism } from "node:os";
+import { BUNDLED_CORPUS, bundledPapers, FORBID_MODEL, ROOT, runCli, sharedEmbedder, tempDir } from "./helpers.ts";
 
 const { questions } = z
   .object({ questions: z.array(z.object({ question: z.string() })) })
@@ -51,5 +53,19 @@ describe("embedding workers", () => {
     expect(error).toBeInstanceOf(PapersiftError);
     expect((error as PapersiftError).code).toBe("MODEL_LOAD_FAILED");
     expect((error as Error).message).not.toContain("\n");
+  });
+
+  it("--workers: a mistake names the option, --help gives its limit, and more sessions than cores is warned about", () => {
+    const tooMany = runCli(["ingest", "--workers", "65", "--index", tempDir()], { nodeArgs: FORBID_MODEL });
+    expect(tooMany.status).toBe(2);
+    expect(tooMany.stderr).toMatch(/^papersift: option '--workers <n>' argument '65' is invalid\. --workers is too large \(at most 64\)\n/);
+    expect(runCli(["ingest", "--help"], { nodeArgs: FORBID_MODEL }).stdout).toMatch(/--workers <n> +embedding sessions in worker threads,[^]*\(at most\s+64;/);
+    expect(() => parseOptions(IngestOptions, { workers: 65 })).toThrow("--workers is too large (at most 64)");
+    const cores = availableParallelism();
+    const missing = path.join(tempDir(), "no-corpus");
+    const more = runCli(["ingest", "--workers", String(cores + 1), "--corpus", missing, "--index", tempDir()], { nodeArgs: FORBID_MODEL });
+    expect(more.stderr.split("\n")[0]).toBe(
+      `papersift: --workers ${cores + 1} is more than this machine's ${cores} cores: each session holds its own copy of the model (~100–150 MB) and they only share the cores`,
+    );
   });
 });

@@ -6,7 +6,7 @@ import { DEFAULT_CHUNKING, DEFAULT_LOCK_WAIT_MS } from "../config.ts";
 import { PapersiftError } from "../errors.ts";
 import { ingest } from "../index.ts";
 import { renderIngest } from "../render.ts";
-import { corpusOption, defaultModelId, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn, workersOption } from "./shared.ts";
+import { corpusOption, defaultModelId, indexOption, integer, json, jsonOption, modelOption, out, progressReporter, report, reportCorpus, warn, warnPastCores, workersOption } from "./shared.ts";
 
 interface IngestFlags {
   corpus: string;
@@ -26,6 +26,7 @@ interface IngestFlags {
 }
 
 async function runIngest(flags: IngestFlags): Promise<void> {
+  warnPastCores(flags.workers);
   const once = async () => {
     const summary = await ingest(
       {

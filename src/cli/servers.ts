@@ -5,7 +5,7 @@ import { openIndex } from "../index.ts";
 import { printable } from "../text.ts";
 import { tagsFileOf, tagsOption } from "./recommend.ts";
 import type { Embedder } from "../embed.ts";
-import { corpusOption, indexOption, integer, modelOption, open, out, warn, workersOption } from "./shared.ts";
+import { corpusOption, indexOption, integer, modelOption, open, out, warn, warnPastCores, workersOption } from "./shared.ts";
 
 export function registerServers(program: Command): void {
 program
@@ -24,6 +24,7 @@ program
   )
   .action(async (flags) => {
     if (flags.port > 65535) throw new PapersiftError("BAD_OPTION", `--port ${flags.port} is too large (at most 65535)`);
+    warnPastCores(flags.workers);
     const index = await open({ ...flags, json: false });
     // Warm up: the model is ready before the first visitor, and the map is laid out in the background (the
     // first one of a large corpus takes a while; the page says so meanwhile). Questions that go to an

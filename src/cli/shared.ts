@@ -1,8 +1,9 @@
 // What every command shares: output, flag parsers and option factories, progress, and opening an index
 // (built from the corpus on a fresh clone).
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, defaultWorkers } from "../config.ts";
+import { DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, defaultWorkers, MAX_WORKERS } from "../config.ts";
 import { ingest, openIndex, type IngestProgress, type IngestSummary, type PapersiftIndex } from "../index.ts";
 import { problemLine } from "../corpus/index.ts";
 import { lossLines } from "../ingest.ts";
@@ -19,11 +20,12 @@ export const json = (value: unknown) => out(JSON.stringify(value) + "\n");
  */
 export const warn = (text: string) => process.stderr.write(`papersift: ${text.split("\n").map(printable).join("\n")}\n`);
 
-export function integer(name: string, min: number) {
+export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string) => {
     if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
     const n = Number(value);
     if (n < min) throw new InvalidArgumentError(`${name} must be at least ${min}`);
+    if (n > max) throw new InvalidArgumentError(`${name} is too large (at most ${max})`);
     return n;
   };
 }
@@ -134,9 +136,19 @@ export const modelOption = () =>
     "--model <name-or-dir>",
     `embedding model: a vendored one by name (${vendoredModels().map((m) => path.basename(m.dir)).join(", ")}) or a folder in transformers.js layout (default: ${defaultModelName()}; an index keeps the model it was built with)`,
   );
-/** --workers for ingest and serve: embedding sessions in worker threads (embed.ts), the same default for both. */
+/** --workers for ingest and serve: embedding sessions in worker threads (embed.ts), the same default and limit for both. */
 export const workersOption = (description: string) =>
-  new Option("--workers <n>", description).argParser(integer("--workers", 1)).default(defaultWorkers(), "one per core, at most 4");
+  new Option("--workers <n>", `${description} (at most ${MAX_WORKERS}; more than the cores only costs memory)`)
+    .argParser(integer("--workers", 1, MAX_WORKERS))
+    .default(defaultWorkers(), "one per core, at most 4");
+
+/** Each session holds its own copy of the model, so sessions past the cores cost memory and gain nothing. */
+export function warnPastCores(workers: number): void {
+  const cores = availableParallelism();
+  if (workers > cores) {
+    warn(`--workers ${workers} is more than this machine's ${cores} cores: each session holds its own copy of the model (~100–150 MB) and they only share the cores`);
+  }
+}
 export const jsonOption = () => new Option("--json", "print JSON for scripts").default(false);
 /** --category (repeatable), --since, --until, --author: the same filters on search, related and clusters. */
 export function filterOptions(command: Command): Command {
