@@ -84,17 +84,19 @@ describe("the endpoint client", () => {
       calls++;
       if (calls === 1) return reply(res, 503, { error: { message: said } });
       if (calls === 2) return ok(res, input);
-      reply(res, calls === 3 ? 400 : 401, { error: { message: said } });
+      reply(res, [400, 401, 404][calls - 3]!, { error: { message: said, hint: said } });
     });
     const retries: string[] = [];
     const endpoint = connect({ url, model: "m", key: KEY, onRetry: (m) => retries.push(m) });
     await endpoint.embed(["a"], { dims: 4 });
-    const errors = [await failure(endpoint.embed(["a"], { dims: 4 })), await failure(endpoint.embed(["a"], { dims: 4 }))];
-    const said = [retries[0], errors[0]?.message, errors[1]?.message].join("\n");
+    const errors = [];
+    for (let i = 0; i < 3; i++) errors.push(await failure(endpoint.embed(["a"], { dims: 4 })));
+    const said = [retries[0], ...errors.flatMap((e) => [e?.message, e?.hint])].join("\n");
     expect(said).not.toContain("SECRET");
     expect(said).not.toContain("other.token");
     expect(retries[0]).toMatch(/answered 503 \(bad key Bearer \*\*\* \(\*\*\*\) or Bearer \*\*\*\)/);
-    expect(errors.map((e) => e?.code)).toEqual(["EMBEDDER_FAILED", "EMBEDDER_REFUSED"]);
+    expect(errors.map((e) => e?.code)).toEqual(["EMBEDDER_FAILED", "EMBEDDER_REFUSED", "EMBEDDER_FAILED"]);
+    expect(errors[2]?.hint).toMatch(/it says: bad key Bearer \*\*\*/);
   });
 
   it("stops reading a response past its size bound: one error, not retried", async () => {
