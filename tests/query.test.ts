@@ -143,6 +143,36 @@ describe("relevance, with the vendored model's fit", () => {
     }
   });
 
+  it("a paper's relevance is the same under a filter; no strong match is said when no hit shown is likely relevant (review-newuser1920 defect 3)", async () => {
+    // The answer to the question is the one paper in q-bio; a filter to cs.LG hides it and leaves papers that
+    // are not about it. Their relevance must not rise because the answer is out of view.
+    const corpus = tempDir();
+    const rows = [
+      { id: "cryo", title: "Protein folding intermediates resolved by time-resolved cryo-EM", abstract: "We use time-resolved cryo-electron microscopy to capture intermediate states of protein folding. Single-particle reconstructions at near-atomic resolution reveal how the chain folds, and cryo-EM maps of the intermediates agree with molecular dynamics of the folding pathway.", categories: "q-bio.BM" },
+      ...bundledPapers().slice(0, 20).map((p, i) => ({ id: `lg${i}`, title: p.title, abstract: p.abstract, categories: "cs.LG" })),
+    ];
+    writeFileSync(path.join(corpus, "papers.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const dir = tempDir();
+    await ingest({ corpus, index: dir }, { embedder });
+    const small = await openIndex(dir, { embedder });
+    try {
+      for (const mode of modes) {
+        const question = "protein folding with cryo-EM";
+        const all = await small.search(question, { k: 21, mode });
+        expect(all.results[0]!.id, mode).toBe("cryo");
+        expect(all.noStrongMatch, mode).toBe(false);
+        const unfiltered = new Map(all.results.map((r) => [r.id, r.relevance]));
+        const threshold = usageFor(embedder.model.id).relevance![mode]!.noStrongMatchBelow;
+        const filtered = await small.search(question, { k: 5, mode, category: ["cs.LG"] });
+        for (const r of filtered.results) expect(r.relevance, `${mode} ${r.id}`).toBe(unfiltered.get(r.id));
+        expect(filtered.noStrongMatch, mode).toBe(filtered.results.every((r) => r.relevance! < threshold));
+        expect(filtered.noStrongMatch, mode).toBe(true);
+      }
+    } finally {
+      small.close();
+    }
+  });
+
   it("gives no estimate where the fit does not hold: related papers, hybrid at another weight", async () => {
     expect(index.related(bundledPapers()[0]!.id, { k: 3 }).results.map((r) => r.relevance)).toEqual([null, null, null]);
     const other = await index.search("protein folding with cryo-EM", { k: 3, lexicalWeight: 0.5 });

@@ -64,10 +64,15 @@ function context(first: Signals[]): Context {
   };
 }
 
-/** Every feature of each hit, in ranking order. `ranked` holds at least the first CONTEXT_SIZE of the ranking. */
-export function featureRows(ranked: Signals[]): Record<Feature, number | null>[] {
-  const c = context(ranked.slice(0, CONTEXT_SIZE));
-  return ranked.map((s, i) => Object.fromEntries(FEATURE_NAMES.map((f) => [f, FEATURES[f](s, i + 1, c)])) as Record<Feature, number | null>);
+/**
+ * Every feature of each hit. The context is the whole corpus's ranking, as in the fit: `corpus` holds at
+ * least its first CONTEXT_SIZE papers, and `ranks` the hits' 1-based ranks in it. Both default to the hits
+ * themselves (an unfiltered search, whose hits are that ranking). Under a filter the caller passes the
+ * unfiltered ranking, so that a paper's relevance to a question is the same whatever the filter hides.
+ */
+export function featureRows(hits: Signals[], corpus: Signals[] = hits, ranks?: number[]): Record<Feature, number | null>[] {
+  const c = context(corpus.slice(0, CONTEXT_SIZE));
+  return hits.map((s, i) => Object.fromEntries(FEATURE_NAMES.map((f) => [f, FEATURES[f](s, ranks?.[i] ?? i + 1, c)])) as Record<Feature, number | null>);
 }
 
 /** Each term's IDF over chunks, ln(1 + (N − n + ½)/(n + ½)) (always positive, unlike FTS5's own). */

@@ -195,7 +195,10 @@ export function rankPapers(store: Store, question: string, vector: Float32Array 
       if (options.minScore === undefined || (r.dense?.similarity ?? r.score) >= options.minScore) shown.push(i);
     }
     const fit = options.relevance ?? null;
-    const rows = fit || options.explain ? features(store, question, ranked.slice(0, Math.max(CONTEXT_SIZE, (shown.at(-1) ?? 0) + 1)), options.mode) : [];
+    const first = ranked.slice(0, Math.max(CONTEXT_SIZE, (shown.at(-1) ?? 0) + 1));
+    // A filter only hides papers: the relevance features come from the whole corpus's ranking, as in the fit.
+    const corpus = (fit || options.explain) && options.filter && allowedPapers(store, options.filter) !== null ? rank(store, question, vector, { ...options, filter: undefined, k: first.length }) : null;
+    const rows = fit || options.explain ? features(store, question, first, options, corpus) : [];
     const estimates = shown.map((i) => fit && relevance(fit, rows[i]!));
     const results = shown.map((i, n): Hit => {
       const r = ranked[i]!;
@@ -220,22 +223,33 @@ export function rankPapers(store: Store, question: string, vector: Float32Array 
   });
 }
 
-/** The relevance features of the first papers of a ranking (query/relevance.ts). */
-function features(store: Store, question: string, first: Ranked[], mode: SearchMode): Record<Feature, number | null>[] {
+/**
+ * The relevance features of the first papers of a ranking (query/relevance.ts). `corpus`: the same question's
+ * unfiltered ranking when `first` is a filtered one; the features are then read in its context (its best
+ * BM25, its first papers' similarities, each paper's rank among its papers).
+ */
+function features(store: Store, question: string, first: Ranked[], options: RankOptions, corpus: Ranked[] | null): Record<Feature, number | null>[] {
   const wanted = questionTerms(question);
   const idf = inverseDocumentFrequencies(documentFrequencies(store, wanted));
-  return featureRows(
-    first.map((r): Signals => {
-      const paper = store.paperByRowid(r.paper);
-      return {
-        similarity: r.dense?.similarity ?? null,
-        bestChunk: r.dense?.bestChunk ?? null,
-        paperSimilarity: r.dense?.paperSimilarity ?? null,
-        bm25Share: mode === "dense" ? null : r.lexical && r.top > 0 ? r.lexical.score / r.top : 0,
-        ...termShares(wanted.map(stem), idf, new Set(terms(`${paper.title} ${paper.abstract}`).map(stem))),
-      };
-    }),
-  );
+  const signals = (r: Ranked, top: number): Signals => {
+    const paper = store.paperByRowid(r.paper);
+    return {
+      similarity: r.dense?.similarity ?? null,
+      bestChunk: r.dense?.bestChunk ?? null,
+      paperSimilarity: r.dense?.paperSimilarity ?? null,
+      bm25Share: options.mode === "dense" ? null : r.lexical && top > 0 ? r.lexical.score / top : 0,
+      ...termShares(wanted.map(stem), idf, new Set(terms(`${paper.title} ${paper.abstract}`).map(stem))),
+    };
+  };
+  if (!corpus) return featureRows(first.map((r) => signals(r, r.top)));
+  const top = corpus[0]?.top ?? 0;
+  // A hit's score as the unfiltered ranking computes it (hybrid normalises BM25 by the best in view).
+  const score = (r: Ranked) => (options.mode === "hybrid" && r.dense ? r.dense.similarity + (top > 0 && r.lexical ? (options.lexicalWeight * r.lexical.score) / top : 0) : r.score);
+  const ranks = first.map((r) => {
+    const at = corpus.findIndex((c) => c.paper === r.paper);
+    return at >= 0 ? at + 1 : 1 + corpus.filter((c) => c.score > score(r)).length;
+  });
+  return featureRows(first.map((r) => signals(r, top)), corpus.map((r) => signals(r, top)), ranks);
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
