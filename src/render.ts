@@ -190,9 +190,9 @@ function renderRecommendation(hit: Recommendation, rank: number): string {
     `    ${dim(`like: ${closest}${hit.reason.terms.length ? ` · shares: ${printable(hit.reason.terms.join(", "))}` : ""}`)}`,
     ...(e
       ? [
-          `    ${dim(`lexical  similarity ${e.lexical.similarity.toFixed(3)} (z ${e.lexical.z.toFixed(2)}) · dense similarity ${e.dense.similarity.toFixed(3)} to the nearest liked (z ${e.dense.z.toFixed(2)})`)}`,
+          `    ${dim(`lexical  similarity ${e.lexical.similarity.toFixed(3)} (z ${e.lexical.z.toFixed(2)}) · dense ${e.dense.similarity.toFixed(3)} = mean cosine to the ${e.dense.nearest === 1 ? "nearest liked paper" : `${e.dense.nearest} nearest liked papers`} (z ${e.dense.z.toFixed(2)})`)}`,
           `    ${dim(`score    ${e.score.toFixed(3)} = ${e.lexical.z.toFixed(2)} + ${e.weights.dense} × ${e.dense.z.toFixed(2)}${e.disliked ? ` − ${e.weights.dislike} × ${e.disliked.z.toFixed(2)} (disliked: lexical ${e.disliked.lexical.toFixed(3)}, dense ${e.disliked.dense.toFixed(3)})` : ""}`)}`,
-          `    ${dim(`closest  ${hit.reason.closest.map((c) => `${printable(c.id)} ${c.similarity.toFixed(3)}`).join(", ")}`)}`,
+          `    ${dim(`closest  cosine to each: ${hit.reason.closest.map((c) => `${printable(c.id)} ${c.similarity.toFixed(3)}`).join(", ")}`)}`,
         ]
       : []),
   ].join("\n");

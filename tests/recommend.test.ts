@@ -129,6 +129,18 @@ describe("papersift recommend", () => {
     expect(r.stderr).toMatch(/not-a-paper: not in the index; left out/);
   });
 
+  it("--explain says which measure each number is, and they agree (review-newuser1920 defect 6)", () => {
+    const json = JSON.parse(runCli(["recommend", "p0", "p1", "--index", indexDir, "-k", "1", "--explain", "--json"]).stdout);
+    const [hit] = json.results;
+    // Two liked papers: the dense part is the mean cosine to both, the ones `closest` lists.
+    expect(hit.explain.dense.nearest).toBe(2);
+    const mean = hit.reason.closest.reduce((sum: number, c: { similarity: number }) => sum + c.similarity, 0) / 2;
+    expect(hit.explain.dense.similarity).toBeCloseTo(mean, 5);
+    const text = runCli(["recommend", "p0", "p1", "--index", indexDir, "-k", "1", "--explain"]).stdout;
+    expect(text).toContain(`dense ${hit.explain.dense.similarity.toFixed(3)} = mean cosine to the 2 nearest liked papers`);
+    expect(text).toMatch(/closest {2}cosine to each: p[01] \d\.\d{3}, p[01] \d\.\d{3}/);
+  });
+
   it("exits 2 saying what to do when nothing matches", () => {
     const r = runCli(["recommend", "nothing-like-this", "10.1/none", "--index", indexDir]);
     expect(r.status).toBe(2);

@@ -38,7 +38,7 @@ export interface Recommendation extends PaperMetadata {
 }
 
 export interface Reason {
-  /** The liked papers this one is closest to (cosine of their vectors), closest first. */
+  /** The liked papers this one is closest to (the cosine to each one's vector), closest first. */
   closest: { id: string; title: string; similarity: number }[];
   /** Distinctive terms and term pairs it shares with those papers, most distinctive first. */
   terms: string[];
@@ -47,8 +47,8 @@ export interface Reason {
 export interface RecommendExplain {
   /** Lexical similarity to the liked papers: the paper's BM25 term weights · the liked papers' mean normalised term vector, and its z-score among the candidates. */
   lexical: { similarity: number; z: number };
-  /** Mean cosine of the paper's vector to its nearest liked papers' vectors, and its z-score. */
-  dense: { similarity: number; z: number };
+  /** Mean cosine of the paper's vector to its `nearest` nearest liked papers' vectors, and its z-score. */
+  dense: { similarity: number; nearest: number; z: number };
   /** The same against the disliked papers (null when there are none). */
   disliked: { lexical: number; dense: number; z: number } | null;
   weights: Weights;
@@ -187,7 +187,7 @@ export function recommendPapers(
           ? {
               explain: {
                 lexical: { similarity: round(like.lexical[r]!), z: round(likeZ.lexical[r]!) },
-                dense: { similarity: round(like.dense[r]!), z: round(likeZ.dense[r]!) },
+                dense: { similarity: round(like.dense[r]!), nearest: Math.min(RECOMMEND.nearestLiked, liked.length), z: round(likeZ.dense[r]!) },
                 disliked: dislike && { lexical: round(dislike.lexical[r]!), dense: round(dislike.dense[r]!), z: round(dislikeZ![r]!) },
                 weights,
                 score: round(score),
