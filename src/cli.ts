@@ -22,7 +22,10 @@ const program = new Command("papersift")
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(`papersift: ${text.replace(/^error: /, "")}`) })
   .hook("preAction", (_, action) => {
-    setCommand(action.name());
+    // The whole path ("tag rm"), so that a hint names a command that exists.
+    const names: string[] = [];
+    for (let c: typeof action | null = action; c?.parent; c = c.parent) names.unshift(c.name());
+    setCommand(names.join(" "));
   });
 
 registerIngest(program);

@@ -228,7 +228,7 @@ export function removeFromTag(file: string, name: string, refs: string[] | null)
   name = name.normalize("NFC");
   return updateTags(file, (tags) => {
     const list = tags.get(name);
-    if (!list) throw unknownTag(name, tags);
+    if (!list) throw unknownTag(name, tags, file);
     if (refs === null) {
       tags.delete(name);
       return { removed: list.map((e) => e.id), missing: [], tagRemoved: true };
@@ -244,16 +244,17 @@ export function removeFromTag(file: string, name: string, refs: string[] | null)
   });
 }
 
-export function unknownTag(name: string, tags: Tags): PapersiftError {
+/** UNKNOWN_TAG naming the file read (tags live in the working folder's file, so another folder has others). */
+export function unknownTag(name: string, tags: Tags, file: string): PapersiftError {
   const names = [...tags.keys()].sort();
-  return new PapersiftError("UNKNOWN_TAG", `no tag ${JSON.stringify(name)} (${names.length ? `tags: ${names.join(", ")}` : "there are no tags yet"})`);
+  return new PapersiftError("UNKNOWN_TAG", `no tag ${JSON.stringify(name)} in ${path.resolve(file)} (${names.length ? `tags: ${names.join(", ")}` : "there are no tags yet"})`);
 }
 
 /** One tag's entries; UNKNOWN_TAG if there is no such tag. */
 export function tagEntries(file: string, name: string): TagEntry[] {
   const tags = readTags(file);
   const list = tags.get(name.normalize("NFC"));
-  if (!list) throw unknownTag(name, tags);
+  if (!list) throw unknownTag(name, tags, file);
   return list;
 }
 

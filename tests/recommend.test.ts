@@ -187,8 +187,21 @@ describe("saved sets (tags)", () => {
     expect(JSON.parse(readFileSync(tags, "utf8")).tags.reading.map((e: { id: string }) => e.id)).toEqual(["p1"]);
     const unknown = cli("recommend", "--tag", "nope");
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/no tag "nope" \(tags: reading\)/);
+    expect(unknown.stderr).toMatch(/no tag "nope" in .* \(tags: reading\)/);
   }, 180_000); // three ingests with the real models
+
+  it("list one set's papers a line each; errors name the tags file read and the tag subcommand's help (review-newuser1920 defects 8, 9, 10)", () => {
+    const tags = path.join(tempDir(), "tags.json");
+    const cli = (...args: string[]) => runCli([...args, "--index", indexDir, "--corpus", corpus, "--tags", tags]);
+    const missing = cli("recommend", "--tag", "specdec");
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`no tag "specdec" in ${tags} (there are no tags yet)`);
+    expect(cli("tag", "add", "specdec", "p0", "p1").status).toBe(0);
+    expect(cli("tag", "list", "specdec").stdout).toBe(`tags file: ${tags}\n  p0  ${papers[0]!.title}\n  p1  ${papers[1]!.title}\n`);
+    expect(cli("digest", "--tag", "other").stderr).toContain(`no tag "other" in ${tags} (tags: specdec)`);
+    expect(cli("tag", "add", "bad name/../x", "p0").stderr).toContain("fix: see `papersift tag add --help`");
+    expect(cli("tag", "rm", "specdec").stderr).toContain("fix: see `papersift tag rm --help`");
+  });
 
   it("refuse to keep the tags file inside the index folder or the corpus", () => {
     for (const file of [path.join(indexDir, "tags.json"), path.join(corpus, "tags.json")]) {

@@ -5,7 +5,7 @@ import { PapersiftError } from "../errors.ts";
 import { DIGEST_DAYS, readReferences, type ExampleInput, type RecommendResult } from "../index.ts";
 import { isInside } from "../query/liked.ts";
 import { printable, renderDigest, renderRecommendations } from "../render.ts";
-import { readTags, removeFromTag, tagsFile, DEFAULT_TAGS_FILE } from "../tags.ts";
+import { readTags, removeFromTag, tagsFile, unknownTag, DEFAULT_TAGS_FILE } from "../tags.ts";
 import { corpusOption, filterOf, filterOptions, indexOption, integer, json, jsonOption, kOption, modelOption, open, out, warn } from "./shared.ts";
 
 const repeatable = (value: string, previous: string[] = []) => [...previous, value];
@@ -202,14 +202,15 @@ Examples:
       const file = tagsFileOf(flags);
       const tags = readTags(file);
       const tag = name === undefined ? undefined : tags.get(name.normalize("NFC"));
-      if (name !== undefined && !tag) throw new PapersiftError("UNKNOWN_TAG", `no tag ${JSON.stringify(name)} in ${file}`);
+      if (name !== undefined && !tag) throw unknownTag(name, tags, file);
       if (flags.json) {
         json(tag === undefined ? { file: path.resolve(file), tags: Object.fromEntries([...tags].map(([n, e]) => [n, e.length])) } : { file: path.resolve(file), tag: name, papers: tag });
         return;
       }
       out(`tags file: ${path.resolve(file)}\n`);
       if (tag !== undefined) {
-        for (const e of tag) out(printable(`  ${e.id}  ${e.title}${e.abstract ? "  (kept with its abstract: it was not in the index)" : ""}\n`));
+        // printable() escapes control characters, a newline among them: each line gets its own afterwards.
+        for (const e of tag) out(`${printable(`  ${e.id}  ${e.title}${e.abstract ? "  (kept with its abstract: it was not in the index)" : ""}`)}\n`);
       } else if (!tags.size) {
         out("no tags yet: `papersift tag add <name> <paper>…` makes one\n");
       } else {
