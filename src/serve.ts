@@ -1,8 +1,9 @@
 // papersift serve: the HTTP API and the web page over one open index. The API adds transport only: every
 // route calls the library and returns the same JSON as the CLI's --json; query parameters go through the
 // library's own zod schemas. Bad input is 400 with {error:{code,message,hint}}, an unknown paper 404, and
-// nothing ever returns a stack trace. No CORS headers: the page is served from the same origin. The one
-// POST is /v1/embeddings (embed/serve.ts): the OpenAI embeddings protocol, for another papersift to use.
+// nothing ever returns a stack trace. No CORS headers: the page is served from the same origin. The writes:
+// PUT and DELETE /api/tags/<name>/<id> (the page's star, the tags file), and POST /v1/embeddings
+// (embed/serve.ts): the OpenAI embeddings protocol, for another papersift to use.
 import { readdirSync, readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import path from "node:path";

@@ -12,7 +12,8 @@ import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { MAX_PAPERS } from "../src/mcp.ts";
 import { usageFor } from "../src/model.ts";
 import { defaultResolution } from "../src/query/clusters.ts";
-import { BUNDLED_CORPUS, bundledPapers, ROOT, sharedEmbedder, tempDir } from "./helpers.ts";
+import { createApp, PAGE_ROUTES } from "../src/serve.ts";
+import { BUNDLED_CORPUS, bundledPapers, ROOT, runCli, sharedEmbedder, tempDir } from "./helpers.ts";
 import { startServe } from "./serve-process.ts";
 
 /** Debian's Chromium (.ci/run installs it), another usual place, or the one PAPERSIFT_CHROMIUM names. */
@@ -78,6 +79,23 @@ describe("HTTP API", () => {
     const recommended = await get(`api/recommend?id=${liked[0]}&id=${liked[1]}&id=nothing&k=3`);
     expect(recommended.body).toEqual(JSON.parse(JSON.stringify(await library.recommend({ liked: [...liked, "nothing"], k: 3 }))));
     expect((await get("api/recommend?id=nothing")).status).toBe(404);
+  });
+
+  it("every API route and page address is in `serve --help` and the README, writes with their method (review-newuser1920 defect 7)", () => {
+    const help = runCli(["serve", "--help"]).stdout;
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const routes = createApp(library).routes.filter((r) => /^\/(api|v1)\//.test(r.path) && r.method !== "ALL");
+    expect(routes.map((r) => r.method)).toContain("PUT");
+    for (const { method, path: route } of routes) {
+      // "/api/tags/:name/:id{.+}" is written "/api/tags/<name>/<id>" (or "<id or DOI>").
+      const written = route.replace(/:(\w+)\{[^}]*\}/g, "<$1").replace(/:(\w+)/g, "<$1>");
+      for (const [doc, text] of [["serve --help", help], ["README", readme]] as const) {
+        expect(text, `${doc}: ${method} ${route}`).toContain(method === "GET" ? written : `${method} ${written}`);
+      }
+    }
+    for (const route of PAGE_ROUTES) expect(readme, route).toContain(route.replace("*", "<"));
+    // The page's star writes a saved set named `starred`, in the tags file.
+    for (const text of [help, readme]) expect(text).toMatch(/star[^.]*`starred`[^.]*tags file/);
   });
 
   it("takes the library's filters, repeated category included", async () => {
