@@ -183,7 +183,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
     "recommend_papers",
     {
       title: "Recommend papers",
-      description: `Papers of the user's corpus like the given ones ("papers like these"), best first. Give at most ${MAX_EXAMPLES} liked papers by id, DOI or arXiv id (exact titles work too), and optionally papers not wanted. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.5 KB each): id, title, authors (the first three), date, venue, DOI, arXiv id, PMID and link where known, score, the ids of the liked papers it is closest to and the distinctive terms it shares with them; plus the given papers that matched nothing.`,
+      description: `Papers of the user's corpus like the given ones ("papers like these"), best first. Give at most ${MAX_EXAMPLES} liked papers by id, DOI or arXiv id (exact titles work too), and optionally papers not wanted. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.5 KB each): id, title, authors (the first ${MAX_AUTHORS}, then "et al. (N more)"), date, venue, DOI, arXiv id, PMID and link where known, score, the ids of the liked papers it is closest to and the distinctive terms it shares with them; plus the given papers that matched nothing.`,
       inputSchema: {
         ids: z.array(z.string().min(1)).min(1).max(MAX_EXAMPLES).describe(`liked papers: ids, DOIs or arXiv ids (at most ${MAX_EXAMPLES})`),
         not: z.array(z.string().min(1)).max(MAX_EXAMPLES).optional().describe("papers not wanted: their neighbours move down"),
