@@ -2,7 +2,7 @@
 // root with a few more inputs of its class. The stand-in embedder wherever meaning does not matter; real CLI
 // processes on real temp folders.
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -67,6 +67,32 @@ describe("a symlinked corpus file or folder that cannot be followed keeps its pa
   });
 });
 
+describe("a corpus path that is not a regular file is an unreadable path, not a removed one (review-hostile17 #2)", () => {
+  it("a FIFO, a socket-like special file and a folder that replaced a file keep their papers, are reported, and fail --strict", async () => {
+    const corpus = tempDir();
+    jsonl(path.join(corpus, "fifo.jsonl"), bundledPapers().slice(0, 2), "fifo-");
+    jsonl(path.join(corpus, "dir.jsonl"), bundledPapers().slice(2, 3), "dir-");
+    writeTxt(path.join(corpus, "dev.txt"), bundledPapers().slice(3, 4));
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(4, 5));
+    const index = tempDir();
+    expect((await ingest({ corpus, index }, { embedder })).papers).toBe(5);
+    const all = storedIds(index);
+    for (const name of ["fifo.jsonl", "dir.jsonl", "dev.txt"]) rmSync(path.join(corpus, name));
+    execFileSync("mkfifo", [path.join(corpus, "fifo.jsonl")]); // never opened: reading a FIFO blocks
+    mkdirSync(path.join(corpus, "dir.jsonl"));
+    symlinkSync("/dev/null", path.join(corpus, "dev.txt")); // a character device behind a link
+    const run = await ingest({ corpus, index }, { embedder });
+    expect(run).toMatchObject({ removed: 0, papers: 5 });
+    expect(storedIds(index)).toEqual(all);
+    expect(run.problems.map((p) => [p.file, p.message])).toEqual([
+      ["dev.txt", expect.stringMatching(/not a regular file \(a device\).*its papers in the index are kept/)],
+      ["dir.jsonl", expect.stringMatching(/a folder, not a file.*its papers in the index are kept/)],
+      ["fifo.jsonl", expect.stringMatching(/not a regular file \(a FIFO\).*its papers in the index are kept/)],
+    ]);
+    await expect(ingest({ corpus, index, strict: true }, { embedder })).rejects.toThrow(/dev\.txt/);
+  });
+});
+
 describe("the .txt reader never takes a paper for page boilerplate silently (item 3)", () => {
   const read = (text: string) => {
     const dir = tempDir();
@@ -107,16 +133,52 @@ describe("the .txt reader never takes a paper for page boilerplate silently (ite
     const r = read(text);
     expect(r.papers.map((p) => p.title)).toEqual(["First Paper", ...titles]);
     expect(r.problems.map((p) => [p.line, p.message])).toEqual([
-      [5, expect.stringMatching(/"Code is available at .*" has no abstract after it/)],
-      [11, expect.stringMatching(/"Project page: .*" has no abstract after it/)],
-      [17, expect.stringMatching(/"Data released\." has no abstract after it/)],
+      [5, expect.stringMatching(/"Code is available at .*" is a paragraph outside any entry/)],
+      [11, expect.stringMatching(/"Project page: .*" is a paragraph outside any entry/)],
+      [17, expect.stringMatching(/"Data released\." is a paragraph outside any entry/)],
     ]);
+  });
+
+  it("a title/abstract pair before the first entry whose abstract lacks a full stop is a problem, not boilerplate (review-hostile17 #3)", () => {
+    for (const end of ["?", "!", "", "।"]) {
+      const dir = tempDir();
+      writeFileSync(path.join(dir, "a.txt"), `Can Transformers Count\n\nWe ask whether transformers can count tokens${end}\n\nSecond paper title\n\nAnother short abstract that is fine.\n`);
+      const r = readCorpus(dir);
+      expect(r.papers.map((p) => p.title)).toEqual(["Second paper title"]);
+      expect(r.problems).toEqual([
+        { file: "a.txt", line: 1, message: expect.stringMatching(/"Can Transformers Count" and the line after it look like a title and an abstract.*full stop.*skipped/) },
+      ]);
+      expect(r.notices).toEqual([]);
+      expect(() => readCorpus(dir, { strict: true })).toThrow(/a\.txt:1:/);
+    }
+    // Two such pairs: both named.
+    const r = read(["T one", "An abstract without its full stop", "T two", "Another abstract that ends badly!", "Real Paper", "A real abstract."].join("\n\n"));
+    expect(r.problems.map((p) => p.line)).toEqual([1, 5]);
+    // A banner stays a notice: short lines (two words or fewer) before the first entry are not pairs.
+    expect(read(["new", "Subscribe", "byAK and the research community", "Mar 12", "First Paper", long(2)].join("\n\n")).problems).toEqual([]);
+  });
+
+  it("a stray one-line paragraph is called a paragraph outside any entry (review-clone #5)", () => {
+    const r = read(["First Paper", long(2), "Code is available at github.com/example/sparse.", "Second Paper", long(2)].join("\n\n"));
+    expect(r.papers.map((p) => p.title)).toEqual(["First Paper", "Second Paper"]);
+    expect(r.problems).toEqual([{ file: "t.txt", line: 5, message: expect.stringMatching(/^"Code is available at .*" is a paragraph outside any entry/) }]);
+  });
+
+  it("a Japanese or Chinese abstract ending with 。 is an abstract: words are counted by word boundaries, not spaces (review-clone #1)", () => {
+    const r = read(["Tokenizers for Japanese", "日本語のトークナイザを比較する。", "中文分词的比较", "我们比较了三种中文分词方法。"].join("\n\n"));
+    expect(r.papers.map((p) => [p.title, p.abstract])).toEqual([
+      ["Tokenizers for Japanese", "日本語のトークナイザを比較する。"],
+      ["中文分词的比较", "我们比较了三种中文分词方法。"],
+    ]);
+    expect(r.problems).toEqual([]);
   });
 
   it("the README states these rules", () => {
     const readme = readFileSync(path.join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
     expect(readme).toContain(`A *title* is one line of at most ${MAX_TITLE_WORDS} words.`);
     expect(readme).toContain(`An *abstract* is a paragraph of several lines or of more than ${MAX_TITLE_WORDS} words, or one line of at least two words that ends with a full stop`);
+    expect(readme).toContain("except a title followed by one line of three words or more just before the first entry (or just before another such pair): that is a title and an abstract without its full stop, and it is reported with its line and skipped.");
+    expect(readme).toContain("Words are counted at Unicode word boundaries");
   });
 
   it("the bundled file reads as 71 papers with no problem", () => {

@@ -3,7 +3,7 @@
 // by line; the other formats are read whole, one file at a time. Ingest reads a corpus twice (identities
 // first, then the entries it has to write) through the same entry stream, so both passes see the same
 // entries and the same ids. Ids are assigned once every file is read (ids.ts).
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { PapersiftError } from "../errors.ts";
 import { isBlank, printable } from "../text.ts";
@@ -142,13 +142,28 @@ function listFiles(root: string, corpus: CorpusReport): string[] {
         corpus.unreadable.push(shown);
         continue;
       }
+      if (stat.isFile()) {
+        files.push(full);
+        continue;
+      }
+      // A path named like a corpus file that is not one (a FIFO, a socket, a device, or a folder that
+      // replaced the file) cannot be read as a file: its papers stay, as for a link that cannot be followed.
+      // A FIFO is never opened: reading one blocks until a writer comes.
+      if (readsFile(name)) {
+        const shown = relative(root, full);
+        const what = stat.isDirectory() ? "is a folder, not a file" : `is not a regular file (${specialKind(stat)})`;
+        corpus.problems.push({ file: shown, line: 0, message: `cannot read this path: it ${what}; its papers in the index are kept` });
+        corpus.unreadable.push(shown);
+      }
       if (stat.isDirectory()) walk(full);
-      else if (stat.isFile()) files.push(full);
     }
   };
   walk(root);
   return files;
 }
+
+const specialKind = (stat: Stats) =>
+  stat.isFIFO() ? "a FIFO" : stat.isSocket() ? "a socket" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : "not a file";
 
 function isSymlink(file: string): boolean {
   try {
