@@ -14,6 +14,15 @@ import { FilterFields } from "./query/filter.ts";
 import { MAX_SNIPPET_CHARS } from "./query/snippet.ts";
 import { isCorruption } from "./store/store.ts";
 
+/**
+ * A list argument that also takes one string (assistants often send "cs.CL" for ["cs.CL"]): the list schema,
+ * with a lone string made a list of one.
+ */
+function oneOrMany<T extends z.ZodArray<z.ZodType<string>>>(list: T) {
+  return z.union([list.element, list]).transform((v) => (typeof v === "string" ? [v] : v) as z.output<T>);
+}
+const Filters = { ...FilterFields, category: oneOrMany(FilterFields.category.unwrap()).optional().describe("category prefixes (one, or a list), any of which a paper must have: \"cs.CL\", or \"cs.\" for all of cs") };
+
 type ToolResult = { content: { type: "text"; text: string }[]; isError?: boolean };
 
 /** Most papers search_papers and related_papers return (about 0.6 KB each). */
@@ -163,7 +172,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
     {
       title: "Search papers",
       description: `Find the papers in the user's local corpus that best answer a question in plain language. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each): id, title, score, each paper's estimated chance of being relevant (relevance, 0..1), the best-matching snippet (at most ${MAX_SNIPPET_CHARS} characters), the paper's file, and its authors (the first ${MAX_AUTHORS}, then "et al. (N more)"), date, venue and links; every text at most ${MAX_META_CHARS} characters; noStrongMatch is true when no result is likely relevant.`,
-      inputSchema: { query: z.string().min(1).describe("the question, in plain language"), k, mode: z.enum(["hybrid", "dense", "lexical"]).optional().describe("default hybrid"), ...FilterFields },
+      inputSchema: { query: z.string().min(1).describe("the question, in plain language"), k, mode: z.enum(["hybrid", "dense", "lexical"]).optional().describe("default hybrid"), ...Filters },
     },
     ({ query, ...options }) => run(async (index) => {
       const { query: q, mode, noStrongMatch, results } = await index.search(query, options);
@@ -175,7 +184,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
     {
       title: "Related papers",
       description: `Papers most similar to one paper of the corpus. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.6 KB each), in the same shape as search_papers.`,
-      inputSchema: { id, k, ...FilterFields },
+      inputSchema: { id, k, ...Filters },
     },
     ({ id: ref, ...options }) => run((index) => capped(index.related(ref, options))),
   );
@@ -185,10 +194,10 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
       title: "Recommend papers",
       description: `Papers of the user's corpus like the given ones ("papers like these"), best first. Give at most ${MAX_EXAMPLES} liked papers by id, DOI or arXiv id (exact titles work too), and optionally papers not wanted. Returns ${DEFAULT_K} papers by default, at most ${MAX_PAPERS} (about 0.5 KB each): id, title, authors (the first ${MAX_AUTHORS}, then "et al. (N more)"), date, venue, DOI, arXiv id, PMID and link where known, score, the ids of the liked papers it is closest to and the distinctive terms it shares with them; plus the given papers that matched nothing.`,
       inputSchema: {
-        ids: z.array(z.string().min(1)).min(1).max(MAX_EXAMPLES).describe(`liked papers: ids, DOIs or arXiv ids (at most ${MAX_EXAMPLES})`),
-        not: z.array(z.string().min(1)).max(MAX_EXAMPLES).optional().describe("papers not wanted: their neighbours move down"),
+        ids: oneOrMany(z.array(z.string().min(1)).min(1).max(MAX_EXAMPLES)).describe(`liked papers (one, or a list): ids, DOIs or arXiv ids (at most ${MAX_EXAMPLES})`),
+        not: oneOrMany(z.array(z.string().min(1)).max(MAX_EXAMPLES)).optional().describe("papers not wanted (one, or a list): their neighbours move down"),
         k,
-        ...FilterFields,
+        ...Filters,
       },
     },
     ({ ids, not, ...options }) =>
@@ -222,7 +231,7 @@ export function createMcpServer(source: IndexSource, version: string): McpServer
         limit: z.number().int().min(1).max(MAX_TOPIC_PAPERS).optional().describe(`with topic: how many papers (default ${DEFAULT_TOPIC_PAPERS}, at most ${MAX_TOPIC_PAPERS})`),
         threshold: z.number().min(-1).max(1).optional().describe(`fine clusters: minimum mean cosine similarity between their papers (${defaults.threshold})`),
         resolution: z.number().positive().max(100).optional().describe(`topics: Louvain resolution, higher gives more, smaller topics (${defaults.resolution})`),
-        ...FilterFields,
+        ...Filters,
       },
     },
     ({ topic, limit, ...options }) =>

@@ -344,6 +344,11 @@ describe("MCP server", () => {
       const recommended = text(await call(client, "recommend_papers", { ids: ["p3", "p2"], k: 4 })).results as Record<string, unknown>[];
       expect(recommended.find((r) => r.id === "p1")).toMatchObject({ doi: "10.1234/sparse.2024.7", url: "https://doi.org/10.1234/sparse.2024.7" });
       expect(recommended.find((r) => r.id === "2401.00001")).toMatchObject({ authors: ["Ada Zhang"], date: "2024-01-02", arxiv: "2401.00001" });
+      // One string where a list is taken (defect 12).
+      const one = await call(client, "search_papers", { query: "speculative decoding", category: "cs.CL" });
+      expect(one.isError, one.content[0]!.text).toBeFalsy();
+      expect((text(one).results as { id: string }[]).map((r) => r.id)).toEqual(["2401.00001"]);
+      expect((text(await call(client, "recommend_papers", { ids: "p3", not: "p2", k: 1 })).liked as string[])).toEqual(["p3"]);
     } finally {
       await client.close();
     }
