@@ -107,6 +107,16 @@ describe("RIS", () => {
   });
 });
 
+describe("RIS conference records (review-newuser18 #2)", () => {
+  it("a TY CONF record keeps its PY, Y1 or DA year (citation-js maps PY to event-date for CONF)", () => {
+    const conf = (id: string, dateTags: string) =>
+      `TY  - CONF\nID  - ${id}\nTI  - Speech Recognition on Tiny Devices ${id}\nAU  - Haddad, Rami\n${dateTags}\nAB  - We recognise speech on microcontrollers with a small network.\nT2  - Proceedings of Tiny ML\nER  - \n`;
+    const r = read({ "m.ris": [conf("py", "PY  - 2023"), conf("y1", "Y1  - 2022///"), conf("da", "DA  - 2021/09/14"), conf("bad", "PY  - 2023/13/45")].join("\n") });
+    expect(Object.fromEntries(r.papers.map((p) => [p.id, p.bib!.date]))).toEqual({ py: "2023", y1: "2022", da: "2021-09-14", bad: null });
+    expect(r.notices).toContainEqual(expect.stringMatching(/m\.ris:\d+: impossible date "2023\/13\/45" ignored/));
+  });
+});
+
 describe("CSL-JSON", () => {
   it("reads names (family/given, literal), issued date-parts, DOI, container-title, keyword; strips JATS", () => {
     const p = paper("kowalski2022");

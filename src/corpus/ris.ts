@@ -2,7 +2,7 @@
 // line, repeated tags (AU, KW), continuation lines, a BOM, CRLF, and a last record without ER. citation-js
 // splits the records and maps each to CSL-JSON by the RIS specification's tag table (TI/T1, AU/A1,
 // PY/DA/Y1, AB/N2, JO/T2, DO, UR, KW); a record that cannot be mapped costs that record only.
-import { fromCsl, normaliseArxiv, normaliseDoi } from "./bibliographic.ts";
+import { fromCsl, normaliseArxiv, normaliseDoi, parseDate } from "./bibliographic.ts";
 import { citationJs } from "./citation-js.ts";
 import type { CorpusProblem, RawEntry, ReadResult } from "./paper.ts";
 
@@ -43,6 +43,9 @@ export function readRis(text: string, file: string): ReadResult {
       bib.arxiv ??= normaliseArxiv(url && /arxiv\.org/i.test(url) ? url : undefined);
       // citation-js maps T2 to a venue for journal types only; a conference record's T2 is its proceedings.
       bib.venue ??= first(record.T2) ?? first(record.JO) ?? first(record.JF) ?? first(record.BT) ?? null;
+      // citation-js maps PY to `event-date` for a CONF record, not to `issued`: the record's own date tags
+      // then give the paper's date (review-newuser18 #2).
+      if (!bib.date) bib.date = risDate(record, (n) => notes.includes(n) || notes.push(n));
       const id = first(record.ID)?.trim();
       entries.push({
         ...(id ? { id } : {}),
@@ -59,6 +62,17 @@ export function readRis(text: string, file: string): ReadResult {
     }
   });
   return { entries, problems };
+}
+
+/** The first possible date of DA, PY and Y1 (most precise first); an impossible one is noted. */
+function risDate(record: RisRecord, note: (message: string) => void): string | null {
+  for (const tag of ["DA", "PY", "Y1"]) {
+    const raw = first(record[tag]);
+    const { date, impossible } = parseDate(raw);
+    if (impossible) note(`impossible date ${JSON.stringify(raw)} ignored`);
+    if (date) return date;
+  }
+  return null;
 }
 
 /** A tag line however the exporter spaced it ("TI - x", "AB   - x", "AU- x"): RIS's own is `TI  - x`. */
