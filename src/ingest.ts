@@ -17,7 +17,7 @@ import { DB_FILE, diskError, isCorruption, prepareIndexDir } from "./store/folde
 import { acquireLock } from "./store/lock.ts";
 import { moveAside, salvageVectors } from "./store/salvage.ts";
 import { Store, type StoreState } from "./store/store.ts";
-import { knownIds } from "./store/lookups.ts";
+import { ALIASES, knownIds } from "./store/lookups.ts";
 import { putVectors } from "./store/write.ts";
 
 export { BATCH_PAPERS } from "./ingest/apply.ts";
@@ -242,6 +242,9 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
       // Written only when it changed: a no-change ingest leaves the database untouched.
       const files = JSON.stringify(report.files);
       if (store && !options.dryRun && store.meta("files") !== files) store.setMeta("files", files);
+      // The ids of duplicates, so that the key a user knows a folded record by still finds its paper.
+      const aliases = JSON.stringify(Object.fromEntries([...(report.aliases ?? [])].sort()));
+      if (store && !options.dryRun && (store.meta(ALIASES) ?? "{}") !== aliases) store.setMeta(ALIASES, aliases);
       const nothingToDo = !options.rebuild && !work.added.length && !work.changed.length && !work.moved.length && !work.removed.length;
       if (options.dryRun || (nothingToDo && store && state)) {
         if (store && state && !options.dryRun) {

@@ -78,6 +78,15 @@ describe("a folder holding every format (stand-in embedder)", () => {
     expect(related.results[0]!.authors).toBeInstanceOf(Array);
   });
 
+  it("the id of a record folded into a duplicate finds the kept paper, and a bare PMID is a PMID (review-newuser18 #3)", async () => {
+    // openalex.jsonl's W1000000002 has okafor2020's DOI; library.ris's sato-ris has sato2023protein's.
+    expect(index.paper("W1000000002").id).toBe("okafor2020");
+    expect(index.related("sato-ris", { k: 1 }).paper.id).toBe("sato2023protein");
+    const detail = (await (await createApp(index).request("/api/papers/W1000000002")).json()) as { id: string };
+    expect(detail.id).toBe("okafor2020");
+    expect(index.paper("31000004").id).toBe(index.paper("pmid:31000004").id);
+  });
+
   it("stats lists formats, papers per file and entries skipped", () => {
     const files = index.stats().files.map((f) => [f.file, f.format, f.papers, f.noAbstract, f.malformed]);
     expect(files).toEqual([

@@ -55,10 +55,12 @@ const at = (s: SourceLocation) => `${s.file}:${s.line}`;
 /**
  * Each entry's id, or null for an entry that is another's duplicate (noted in `notices` with both
  * locations). Explicit ids as written; derived ids as above, consulting `known` so that none moves.
+ * `aliases`, when given, receives each duplicate's own id → the kept paper's id, so that the key a user
+ * knows a paper by (a BibTeX key folded into a RIS record of the same DOI) still finds it.
  */
-export function assignIds(items: Identity[], notices: string[], known?: KnownIds): (string | null)[] {
+export function assignIds(items: Identity[], notices: string[], known?: KnownIds, aliases?: Map<string, string>): (string | null)[] {
   const ids = derivedIds(items, known);
-  return dedupe(items, ids, notices, known);
+  return dedupe(items, ids, notices, known, aliases);
 }
 
 function derivedIds(items: Identity[], known: KnownIds | undefined): string[] {
@@ -107,7 +109,7 @@ function derivedIds(items: Identity[], known: KnownIds | undefined): string[] {
  * `pmid:31000001` beside that PubMed record) are all kept: the one the index holds under that id keeps it
  * (else the first in path order), the others get the id with a content hash (disambiguate).
  */
-function dedupe(items: Identity[], ids: string[], notices: string[], known: KnownIds | undefined): (string | null)[] {
+function dedupe(items: Identity[], ids: string[], notices: string[], known: KnownIds | undefined, aliases?: Map<string, string>): (string | null)[] {
   const parent = items.map((_, i) => i);
   const root = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
@@ -154,6 +156,7 @@ function dedupe(items: Identity[], ids: string[], notices: string[], known: Know
         ? `duplicate id ${ids[i]}`
         : `the same ${key} as ${shown(j)} (here ${ids[i]})`;
     notices.push(`${what} at ${at(items[i]!.source)}: kept the one at ${at(items[keep]!.source)}`);
+    if (ids[i] !== shown(keep)) aliases?.set(ids[i]!, shown(keep));
   }
   return result;
 }

@@ -84,6 +84,8 @@ export interface CorpusReport {
    * Their papers in the index are kept as they were: an ingest never deletes what it could not read.
    */
   unreadable: string[];
+  /** Each duplicate's own id → the id of the paper kept for it (assignFileIds fills it). */
+  aliases?: Map<string, string>;
 }
 
 export interface Corpus extends CorpusReport {
@@ -336,7 +338,8 @@ function cleanEntry(entry: RawEntry, report: CorpusReport, problem: (p: CorpusPr
 
 /** Ids for the entries read (assignIds), each duplicate counted against its file's report. */
 export function assignFileIds(identities: Identity[], report: CorpusReport, known?: KnownIds): (string | null)[] {
-  const ids = assignIds(identities, report.notices, known);
+  report.aliases ??= new Map();
+  const ids = assignIds(identities, report.notices, known, report.aliases);
   const byFile = new Map(report.files.map((f) => [f.file, f]));
   ids.forEach((id, i) => {
     if (id !== null) return;

@@ -16,6 +16,7 @@ import { cleanText, type RawEntry } from "../corpus/paper.ts";
 import { isPubmedXml, readPubmedXml } from "../corpus/pubmed-xml.ts";
 import { readRis } from "../corpus/ris.ts";
 import { PapersiftError } from "../errors.ts";
+import { paperAliases } from "../store/lookups.ts";
 import type { Store } from "../store/store.ts";
 
 /** One thing a person named as an example. */
@@ -96,7 +97,8 @@ export function normaliseTitle(title: string): string {
 /** A typed reference or one line of a list file: an id, a DOI, an arXiv id, `pmid:<n>`, or a title. */
 export function referenceOf(text: string): Reference {
   const ref = text.trim();
-  const pmid = /^pmid:\s*(\d+)$/i.exec(ref)?.[1];
+  // A bare number is a PMID too (an id of that number is matched first).
+  const pmid = /^(?:pmid:\s*)?(\d{1,9})$/i.exec(ref)?.[1];
   return { ref, id: ref, doi: normaliseDoi(ref) ?? undefined, arxiv: normaliseArxiv(ref) ?? undefined, pmid, title: ref };
 }
 
@@ -203,6 +205,12 @@ function lookup(store: Store): Lookup {
     const same = l.byTitle.get(title);
     if (same) same.push(row.rowid);
     else l.byTitle.set(title, [row.rowid]);
+  }
+  // A duplicate's own id (a BibTeX key folded into the RIS record of the same DOI) names the kept paper;
+  // a paper's own id always wins.
+  for (const [alias, kept] of paperAliases(store)) {
+    const rowid = l.byId.get(kept);
+    if (rowid !== undefined && !l.byId.has(alias)) l.byId.set(alias, rowid);
   }
   return l;
 }

@@ -1,5 +1,6 @@
 // Finding papers by what identifies them: the ids the index already gave (for an ingest keeping them), a
 // DOI, arXiv id or PMID (indexed columns), and papers per corpus file (for stats).
+import { z } from "zod";
 import type { KnownIds, KnownPaper } from "../corpus/ids.ts";
 import type { Store } from "./store.ts";
 
@@ -16,7 +17,23 @@ export function knownIds(store: Store): KnownIds {
       ),
   };
 }
+/** The meta row holding the last ingest's duplicate ids → kept ids (JSON object). */
+export const ALIASES = "aliases";
 
+/**
+ * Each id of a record folded into a duplicate (same DOI, arXiv id or PMID) → the id of the paper kept for
+ * it, as the last ingest found them. A damaged row counts as missing: the next ingest rewrites it.
+ */
+export function paperAliases(store: Store): Map<string, string> {
+  const value = store.meta(ALIASES);
+  if (value === undefined) return new Map();
+  try {
+    const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(value));
+    return new Map(parsed.success ? Object.entries(parsed.data) : []);
+  } catch {
+    return new Map();
+  }
+}
 
 /** Papers per corpus file, in path order. */
 export function papersPerFile(store: Store): { file: string; papers: number }[] {
