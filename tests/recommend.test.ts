@@ -8,6 +8,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { normaliseArxiv, normaliseDoi } from "../src/query/liked.ts";
+import { snippet } from "../src/query/snippet.ts";
 import { bundledPapers, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
 const papers = bundledPapers().slice(0, 40).map((p, i) => ({
@@ -275,5 +276,12 @@ describe("papers named by arXiv id, arXiv DOI or title (review-newuser1920 defec
     expect(digest.topics[0].results[0]).toMatchObject({ authors: metadata.authors, date: metadata.date });
     const text = runCli(["recommend", "2606.01810", "--index", arxivDir, "-k", "1"]).stdout;
     expect(text).toContain(`Ada Zhang, Bo Li et al. · 2026-06-10 · Journal of Tests · https://arxiv.org/abs/${results[0]!.id}`);
+  });
+});
+
+describe("LaTeX markup (review-newuser1920 defect 5)", () => {
+  it("is not shown in snippets: commands give their text, math its contents", () => {
+    const text = "A title\nWe call it a \\emph{routine reasoner}. It is $3.3\\times$ faster at $p_\\mathrm{emp}$ and \\textbf{never} worse.";
+    expect(snippet(text, "routine reasoner")).toBe("We call it a routine reasoner. It is 3.3× faster at p_emp and never worse.");
   });
 });

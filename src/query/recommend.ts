@@ -14,7 +14,7 @@ import { hashPair, hashTerm, termCounts, termsWithPairs } from "../term-vectors.
 import { allowedPapers, type Filter } from "./filter.ts";
 import { buildLexiconRow, termWeight, type Lexicon } from "./lexicon.ts";
 import { metadataOf, type PaperMetadata } from "./metadata.ts";
-import { snippet } from "./snippet.ts";
+import { plainLatex, snippet } from "./snippet.ts";
 
 /** An example paper: one of the index (rowid) or one embedded from its text. */
 export interface Example {
@@ -209,7 +209,8 @@ type WeightedTerms = Map<string, number>;
 
 function weightedTerms(lexicon: Lexicon, text: string): WeightedTerms {
   const counts = new Map<string, number>();
-  for (const t of termsWithPairs(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  // LaTeX command names (textbf, emph, mathrm) are markup, not what a paper shares.
+  for (const t of termsWithPairs(plainLatex(text))) counts.set(t, (counts.get(t) ?? 0) + 1);
   let length = 0;
   for (const c of counts.values()) length += c;
   const weights: WeightedTerms = new Map();

@@ -5,8 +5,22 @@ import { terms } from "./terms.ts";
 /** A snippet is at most this long (the MCP tools state it). */
 export const MAX_SNIPPET_CHARS = 320;
 
+/**
+ * Text without LaTeX markup, as arXiv abstracts carry it: `\emph{x}` → x, `$3.3\times$` → 3.3×, other
+ * commands dropped, math delimiters and braces removed.
+ */
+export function plainLatex(text: string): string {
+  if (!/[\\$]/.test(text)) return text;
+  return text
+    .replace(/\\times\b/g, "×")
+    .replace(/\\[a-zA-Z]+\*?\s*(?=\{)/g, "")
+    .replace(/\\[a-zA-Z]+\*?/g, "")
+    .replace(/\$([^$]*)\$/g, "$1")
+    .replace(/[{}]/g, "");
+}
+
 export function snippet(chunkText: string, question: string): string {
-  const body = chunkText.slice(chunkText.indexOf("\n") + 1);
+  const body = plainLatex(chunkText.slice(chunkText.indexOf("\n") + 1));
   const wanted = new Set(terms(question));
   const sentences = splitSentences(body).map((s) => body.slice(s.start, s.end));
   if (!sentences.length) return body.slice(0, MAX_SNIPPET_CHARS);
