@@ -3,7 +3,7 @@
 // (createApp over openIndex, stand-in vectors: what is tested is what each surface does with hostile
 // records and input, not ranking), a real MCP SDK client over the SDK's in-memory transport, and a real
 // browser (Debian's chromium).
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type PapersiftIndex } from "../src/index.ts";
 import { createMcpServer, indexSource } from "../src/mcp.ts";
 import { createApp } from "../src/serve.ts";
-import { standInEmbedder, tempDir } from "./helpers.ts";
+import { ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const LONG_TITLE = "W".repeat(1000);
@@ -114,6 +114,9 @@ describe("HTTP API", () => {
     const empty = await call("api/recommend?id=");
     expect(empty.body.error!.message).toMatch(/\bid\b/);
     expect(empty.body.error!.message).not.toMatch(/liked/);
+    // And the README and `serve --help` say so.
+    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toMatch(/`k` is a whole number and `explain` is `1`\/`true` or `0`\/`false`/);
+    expect(runCli(["serve", "--help"]).stdout).toMatch(/k is a whole number, explain 1\/true or 0\/false/);
   });
 });
 
