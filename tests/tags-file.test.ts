@@ -132,4 +132,24 @@ describe("messages that fit the mistake (review hostile-19/20 #14)", () => {
     expect(folder.stderr).toMatch(/is a folder/);
     expect(folder.stderr).not.toMatch(/it is JSON/);
   });
+
+  it("--from: an over-long line is skipped with its file and line, the rest used; a binary file is named as one", () => {
+    const dir = tempDir();
+    const long = path.join(dir, "longline.txt");
+    writeFileSync(long, `${"x".repeat(2001)}\np0\n`);
+    const r = cli(path.join(dir, "unused.json"), "recommend", "--from", long, "-k", "2", "--json");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/longline\.txt:1: a line of 2,001 characters/);
+    expect(JSON.parse(r.stdout).liked.map((m: { id: string }) => m.id)).toEqual(["p0"]);
+    const binary = path.join(dir, "binls");
+    writeFileSync(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 0, ...Buffer.from("x".repeat(3000))]));
+    const b = cli(path.join(dir, "unused.json"), "recommend", "--from", binary);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/binls is a binary file/);
+    const bin = path.join(dir, "bin.txt");
+    writeFileSync(bin, Buffer.from([0, 1, 2, 3, 0, 0, 255, 254, 0]));
+    const t = cli(path.join(dir, "unused.json"), "recommend", "--from", bin);
+    expect(t.status).toBe(2);
+    expect(t.stderr).not.toMatch(/papers in the index are kept/);
+  });
 });

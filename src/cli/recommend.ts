@@ -22,12 +22,20 @@ export function tagsFileOf(flags: { tags?: string; index: string; corpus: string
 }
 
 /** Typed references, then each --from file's entries (their problems reported, not fatal). */
+/** Most examples one request takes (the library's limit on liked and on not-wanted papers). */
+const MAX_EXAMPLES = 10_000;
+
 function examplesOf(refs: string[], files: string[] = []): ExampleInput[] {
   const examples: ExampleInput[] = [...refs];
   for (const file of files) {
     const { references, problems } = readReferences(file);
     for (const p of problems) warn(p);
     if (!references.length) warn(`${file} names no papers`);
+    if (examples.length + references.length > MAX_EXAMPLES) {
+      throw new PapersiftError("BAD_OPTION", `${file} names ${references.length.toLocaleString("en")} papers: at most ${MAX_EXAMPLES.toLocaleString("en")} can be given at once`, {
+        hint: "split the file, or keep the papers you want more of most",
+      });
+    }
     examples.push(...references.map(({ ref, id, doi, arxiv, title, abstract }) => ({ ref, id, doi, arxiv, title, abstract })));
   }
   return examples;

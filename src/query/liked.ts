@@ -102,6 +102,9 @@ export function referenceOf(text: string): Reference {
   return { ref, id: ref, doi: normaliseDoi(ref) ?? undefined, arxiv: normaliseArxiv(ref) ?? undefined, pmid, title: ref };
 }
 
+/** The longest line of a list file taken as a reference (the library's limit on an id, DOI or title). */
+export const MAX_REFERENCE_CHARS = 2_000;
+
 /**
  * The references in a file: a library file ingest reads (each entry with its id, DOI, arXiv id, title and
  * abstract), or a list with one id, DOI, arXiv id or title per line (blank lines and `#` comments skipped).
@@ -117,7 +120,11 @@ export function readReferences(file: string): { references: Reference[]; problem
   if (!stat.isFile()) throw new PapersiftError("INPUT_FILE", `${file} is not a file`);
   const name = path.basename(file);
   const library = readsFile(name) ? readLibraryFile(file) : null;
-  if (library?.unreadable.length) throw new PapersiftError("INPUT_FILE", `cannot read ${file}: ${library.problems[0]?.message ?? "unreadable"}`);
+  if (library?.unreadable.length) {
+    // The reader's words are ingest's ("…; its papers in the index are kept"): here only the reason counts.
+    const why = (library.problems[0]?.message ?? "unreadable").replace(/; its papers in the index are kept$/, "");
+    throw new PapersiftError("INPUT_FILE", `cannot read ${file}: ${why}`);
+  }
   if (library && (library.papers.length || path.extname(file).toLowerCase() !== ".txt")) {
     // Entries without an abstract are no papers for ingest, but they can still name indexed papers.
     const noAbstract = new Set(library.problems.filter((p) => p.kind === "no-abstract").map((p) => p.line));
@@ -137,13 +144,21 @@ export function readReferences(file: string): { references: Reference[]; problem
       problems: library.problems.filter((p) => p.kind !== "no-abstract").map(problemLine),
     };
   }
-  const text = readFileSync(file, "utf8");
-  const references = text
+  const bytes = readFileSync(file);
+  if (bytes.subarray(0, 8_192).includes(0)) throw new PapersiftError("INPUT_FILE", `${file} is a binary file, not a list of ids or a library file`);
+  const references: Reference[] = [];
+  const problems: string[] = [];
+  bytes
+    .toString("utf8")
     .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
-    .filter(Boolean)
-    .map(referenceOf);
-  return { references, problems: [] };
+    .forEach((line, i) => {
+      const text = line.replace(/(^|\s)#.*$/, "").trim();
+      if (!text) return;
+      // An id, DOI or title is short; a line this long is something else (a pasted abstract, a data dump).
+      if (text.length > MAX_REFERENCE_CHARS) problems.push(`${name}:${i + 1}: a line of ${text.length.toLocaleString("en")} characters is no id, DOI or title; skipped`);
+      else references.push(referenceOf(text));
+    });
+  return { references, problems };
 }
 
 /**
