@@ -149,6 +149,8 @@ export interface RecommendResult {
 export interface DigestResult extends Omit<RecommendResult, "results"> {
   /** The first day covered (the option, or a week before the newest paper). */
   since: string | null;
+  /** How many papers of the index have a date: with none, no paper is ever "new since" a day. */
+  datedPapers: number;
   /** Topics (stable ids, as `clusters` gives them) holding new papers, the one with the best paper first; id null: papers in no topic. */
   topics: { id: number | null; label: string; results: Recommendation[] }[];
 }
@@ -416,7 +418,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
     },
     async digest(input) {
       const options = parseOptions(DigestOptions, input);
-      const newest = store.facetSummary().dates.to;
+      const { to: newest, papers: datedPapers } = store.facetSummary().dates;
       const since = options.since ?? (newest ? daysBefore(newest, DIGEST_DAYS - 1) : undefined);
       const { results, ...rest } = await index.recommend({ ...options, since });
       const clustering = index.clusters();
@@ -428,7 +430,7 @@ export async function openIndex(dir: string = DEFAULT_INDEX_DIR, options: OpenOp
         if (!groups.has(key)) groups.set(key, { id: key, label: topic?.label ?? "in no topic", results: [] });
         groups.get(key)!.results.push(hit);
       }
-      return { ...rest, since: since ?? null, topics: [...groups.values()] };
+      return { ...rest, since: since ?? null, datedPapers, topics: [...groups.values()] };
     },
     tag(name, papers, options = {}) {
       name = checkTagName(name);

@@ -205,13 +205,14 @@ const examplesLine = (r: Pick<RecommendResult, "liked" | "likedExternal" | "not"
 };
 
 export function renderRecommendations(r: RecommendResult): string {
-  if (!r.results.length) return `${examplesLine(r)}: no other papers pass the filters\n`;
+  if (!r.results.length) return `${examplesLine(r)}: no other papers to recommend (none is left once the liked papers and any filters are set aside)\n`;
   return `${dim(examplesLine(r))}\n\n${r.results.map((hit, i) => renderRecommendation(hit, i + 1)).join("\n\n")}\n`;
 }
 
 export function renderDigest(d: DigestResult): string {
   const count = d.topics.reduce((n, t) => n + t.results.length, 0);
-  const head = `${examplesLine(d)} · ${count} new papers${d.since ? ` since ${d.since}` : ""} in ${d.topics.length} topics`;
+  const head = `${examplesLine(d)} · ${plural(count, "new paper")}${d.since ? ` since ${d.since}` : ""} in ${plural(d.topics.length, "topic")}`;
+  if (!count && !d.datedPapers) return `${head}\nno paper in this index has a date, so none is new since a day: \`papersift recommend\` ranks them all\n`;
   if (!count) return `${head}\n`;
   let rank = 0;
   const blocks = d.topics.map((t) =>

@@ -5,7 +5,8 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ingest } from "../src/index.ts";
+import { ingest, type DigestResult } from "../src/index.ts";
+import { renderDigest } from "../src/render.ts";
 import { bundledPapers, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
 const papers = bundledPapers().slice(0, 6).map((p, i) => ({ id: `p${i}`, title: p.title, abstract: p.abstract }));
@@ -151,5 +152,17 @@ describe("messages that fit the mistake (review hostile-19/20 #14)", () => {
     const t = cli(path.join(dir, "unused.json"), "recommend", "--from", bin);
     expect(t.status).toBe(2);
     expect(t.stderr).not.toMatch(/papers in the index are kept/);
+  });
+});
+
+describe("digest wording (review hostile-19/20 #20)", () => {
+  it("on an undated index says no paper has a date; counts take their plural only when more than one", () => {
+    const r = cli(path.join(tempDir(), "tags.json"), "digest", "p0", "--since", "2020");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/0 new papers since 2020 in 0 topics/);
+    expect(r.stdout).toMatch(/no paper in this index has a date/);
+    const one = { liked: [], likedExternal: [], not: [], notExternal: [], unmatched: [], since: "2026-06-01", datedPapers: 5 };
+    const hit = { id: "p1", title: "T", score: 1, snippet: "", source: { file: "f", line: 1 }, reason: { closest: [], terms: [] }, authors: [], date: null, venue: null, doi: null, arxiv: null, pmid: null, url: null };
+    expect(renderDigest({ ...one, topics: [{ id: 1, label: "x", results: [hit] }] } as unknown as DigestResult)).toMatch(/· 1 new paper since 2026-06-01 in 1 topic\n/);
   });
 });
