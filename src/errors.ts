@@ -48,13 +48,16 @@ export class PapersiftError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
   readonly kind: ErrorKind;
+  /** What a script needs beside the message (--json prints it): CORPUS_MALFORMED's problems and files. */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; hint?: string; details?: Record<string, unknown> }) {
     super(message, options);
     this.name = "PapersiftError";
     this.code = code;
     this.hint = options?.hint ?? catalogue[code].hint;
     this.kind = catalogue[code].kind;
+    this.details = options?.details;
   }
 }
 

@@ -128,6 +128,25 @@ describe("malformed input", () => {
     }
   });
 
+  it("--strict says the read stopped and lists every problem, without calling them skipped (review-newuser18 #4)", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "bad.jsonl"), `${JSON.stringify({ title: "ok", abstract: "ok" })}\n{oops\n{"title":"no abstract here"}\n`);
+    writeFileSync(path.join(dir, "lib.bib"), "@article{k1, title = {Only a Title}}\n");
+    let message = "";
+    try {
+      readCorpus(dir, { strict: true });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split("\n")).toEqual([
+      "stopped by --strict: 3 problems in the corpus (fix them, or drop --strict to skip them):",
+      expect.stringMatching(/^ {2}bad\.jsonl:2: invalid JSON/),
+      expect.stringMatching(/^ {2}bad\.jsonl:3: .*abstract/),
+      expect.stringMatching(/^ {2}lib\.bib:1: k1 "Only a Title" has no abstract$/),
+    ]);
+    expect(message).not.toMatch(/skipped|more\)/);
+  });
+
   it("keeps two papers that share a title, each with its own id that does not depend on file order", () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, "a.md"), "# Same Title\n\nFirst abstract.");

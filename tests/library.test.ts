@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type IngestSummary, type PapersiftIndex } from "../src/index.ts";
 import { lossLines } from "../src/ingest.ts";
 import { createApp } from "../src/serve.ts";
-import { ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
+import { FORBID_MODEL, ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
 const LIBRARY = path.join(ROOT, "tests", "fixtures", "library");
 const embedder = standInEmbedder();
@@ -85,6 +85,20 @@ describe("a folder holding every format (stand-in embedder)", () => {
     const detail = (await (await createApp(index).request("/api/papers/W1000000002")).json()) as { id: string };
     expect(detail.id).toBe("okafor2020");
     expect(index.paper("31000004").id).toBe(index.paper("pmid:31000004").id);
+  });
+
+  it("ingest --strict --json prints the problems as JSON on stdout, each with its kind (review-newuser18 #4, #5)", () => {
+    const r = runCli(["ingest", "--corpus", LIBRARY, "--index", tempDir(), "--strict", "--json"], { nodeArgs: FORBID_MODEL });
+    expect(r.status).toBe(2);
+    const printed = JSON.parse(r.stdout) as { error: { code: string; message: string }; problems: { file: string; line: number; kind: string }[] };
+    expect(printed.error.code).toBe("CORPUS_MALFORMED");
+    expect(printed.problems.map((p) => [p.file, p.kind])).toEqual([
+      ["library.bib", "no-abstract"],
+      ["library.bib", "malformed"],
+      ["library.ris", "no-abstract"],
+      ["pubmed.nbib", "no-abstract"],
+    ]);
+    expect(r.stderr).toMatch(/stopped by --strict: 4 problems/);
   });
 
   it("stats lists formats, papers per file and entries skipped", () => {

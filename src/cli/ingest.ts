@@ -52,7 +52,16 @@ async function runIngest(flags: IngestFlags): Promise<void> {
       out(renderIngest(summary));
     }
   };
-  if (!flags.watch) return once();
+  // --json: a --strict stop prints its problems on stdout too, so a script sees what stopped it.
+  const onceJson = async () => {
+    try {
+      await once();
+    } catch (error) {
+      if (flags.json && error instanceof PapersiftError && error.details) json({ error: { code: error.code, message: error.message }, ...error.details });
+      throw error;
+    }
+  };
+  if (!flags.watch) return onceJson();
   // Watch before the first sync starts, so an edit made while it runs is picked up right after it.
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -69,14 +78,14 @@ async function runIngest(flags: IngestFlags): Promise<void> {
     if (!existsSync(flags.corpus)) return stop(gone());
     // Editors write in bursts; re-sync once things are quiet.
     timer = setTimeout(() => {
-      running = running.then(() => once()).catch((error) => report(error));
+      running = running.then(() => onceJson()).catch((error) => report(error));
     }, 500);
   });
   watcher.on("error", () => stop(existsSync(flags.corpus) ? new PapersiftError("WATCH_FAILED", `could not watch ${flags.corpus}; stopped watching`) : gone()));
   // Wait until the folders are watched, so an edit made during the first sync is seen.
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   try {
-    const first = once();
+    const first = onceJson();
     running = first.catch(() => {});
     await first;
     warn(`watching ${flags.corpus} for changes (Ctrl-C to stop)`);

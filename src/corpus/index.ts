@@ -349,14 +349,33 @@ export function assignFileIds(identities: Identity[], report: CorpusReport, know
   return ids;
 }
 
-/** With --strict, any malformed entry fails the read, naming the first. */
+/**
+ * Problems in reading order: files as they were read, and within a file by line number (a reader reports
+ * a malformed entry as it parses and an entry without an abstract later; a user reads a file top down).
+ */
+export function orderProblems(report: CorpusReport): void {
+  const fileOrder = new Map<string, number>();
+  for (const p of report.problems) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
+  report.problems.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line);
+}
+
+/** A problem's kind for scripts (--json): "no-abstract", "unreadable" (its papers kept) or "malformed". */
+export const kindOf = (p: CorpusProblem, report: Pick<CorpusReport, "unreadable">) =>
+  p.kind ?? (report.unreadable.includes(p.file) ? "unreadable" : "malformed");
+
+/**
+ * With --strict, any problem stops the read before anything is written: the error lists every problem
+ * (file:line: message, without the "; skipped" a plain read says), and carries them with their kind and
+ * the per-file report in `details` for --json.
+ */
 export function failIfStrict(report: CorpusReport, options: ReadCorpusOptions): void {
   const { problems } = report;
   if (!options.strict || !problems.length) return;
-  const first = problems[0]!;
+  const lines = problems.map((p) => `  ${printable(p.file)}:${p.line}: ${printable(p.message.replace(/; skipped$/, ""))}`);
   throw new PapersiftError(
     "CORPUS_MALFORMED",
-    `${printable(first.file)}:${first.line}: ${printable(first.message)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`,
+    `stopped by --strict: ${problems.length} problem${problems.length === 1 ? "" : "s"} in the corpus (fix them, or drop --strict to skip them):\n${lines.join("\n")}`,
+    { details: { problems: problems.map((p) => ({ ...p, kind: kindOf(p, report) })), files: report.files } },
   );
 }
 
@@ -370,6 +389,7 @@ export function readCorpus(dir: string, options: ReadCorpusOptions = {}): Corpus
   }
   const ids = assignFileIds(entries.map(identityOf), report);
   const papers = entries.flatMap((entry, i) => (ids[i] !== null ? [{ ...entry, id: ids[i]! }] : []));
+  orderProblems(report);
   failIfStrict(report, options);
   return { papers, ...report };
 }
@@ -399,6 +419,7 @@ export function readLibraryFile(file: string, options: ReadCorpusOptions = {}): 
   }
   const ids = assignFileIds(entries.map(identityOf), report);
   const papers = entries.flatMap((entry, i) => (ids[i] !== null ? [{ ...entry, id: ids[i]! }] : []));
+  orderProblems(report);
   failIfStrict(report, options);
   return { papers, ...report, format: report.files[0]?.format ?? null };
 }

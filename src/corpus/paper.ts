@@ -40,7 +40,10 @@ export interface CorpusProblem {
   file: string;
   line: number;
   message: string;
-  /** "no-abstract": a record without an abstract (a reference-manager export has many); counted per file. */
+  /**
+   * "no-abstract": a record without an abstract (a reference-manager export has many); counted per file.
+   * Absent: malformed (kindOf names it so for scripts).
+   */
   kind?: "no-abstract";
 }
 

@@ -1,5 +1,5 @@
 // The first pass of an ingest: every entry streamed past once, keeping ids, content hashes and locations.
-import { corpusFiles, fileEntries, assignFileIds, identityOf, type CorpusReport, type Identity, type KnownIds } from "../corpus/index.ts";
+import { corpusFiles, fileEntries, assignFileIds, identityOf, orderProblems, type CorpusReport, type Identity, type KnownIds } from "../corpus/index.ts";
 import type { IngestProgress } from "../ingest.ts";
 import { bibJson, metaDigest, metaJson, type CorpusPaper } from "./plan.ts";
 
@@ -37,6 +37,7 @@ export function readIdentities(dir: string, progress: (p: IngestProgress) => voi
       metas.length = start;
     }
   }
+  orderProblems(report);
   return { files, identities, metas, report };
 }
 
