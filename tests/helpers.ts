@@ -1,7 +1,7 @@
 // Shared by the tests: temp folders, small real corpora cut from the bundled one, one Embedder per file,
 // and a runner for the real CLI.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,3 +92,8 @@ export async function stoppedAt(child: ChildProcess, failpoint: string): Promise
 }
 
 export { standInEmbedder } from "./stand-in-embedder.ts";
+
+/** Debian's Chromium (.ci/run installs it), another usual place, or the one PAPERSIFT_CHROMIUM names. */
+export const CHROMIUM = [process.env.PAPERSIFT_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => p && existsSync(p));
+/** Why a browser test skips itself: tests/skip-notes-reporter.ts lists it after the summary, never silently. */
+export const NO_CHROMIUM = "no Chromium (apt-get install -y chromium, or set PAPERSIFT_CHROMIUM to a Chromium binary)";

@@ -2,7 +2,7 @@
 // of the bundled corpus: the API against the library, every bad-input class, a real browser (Debian's
 // chromium through playwright-core), and a real MCP client from the SDK over stdio.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -13,11 +13,9 @@ import { MAX_PAPERS } from "../src/mcp.ts";
 import { usageFor } from "../src/model.ts";
 import { defaultResolution } from "../src/query/clusters.ts";
 import { createApp, PAGE_ROUTES } from "../src/serve.ts";
-import { BUNDLED_CORPUS, bundledPapers, ROOT, runCli, sharedEmbedder, tempDir } from "./helpers.ts";
+import { BUNDLED_CORPUS, bundledPapers, CHROMIUM, NO_CHROMIUM, ROOT, runCli, sharedEmbedder, tempDir } from "./helpers.ts";
 import { startServe } from "./serve-process.ts";
 
-/** Debian's Chromium (.ci/run installs it), another usual place, or the one PAPERSIFT_CHROMIUM names. */
-const CHROMIUM = [process.env.PAPERSIFT_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => p && existsSync(p));
 let indexDir: string;
 let tagsFile: string;
 let library: PapersiftIndex;
@@ -186,7 +184,7 @@ describe("HTTP API", () => {
 describe("web page, in a real browser", () => {
   it("searches, opens a paper, follows a related one, and draws every paper on the map", async (ctx) => {
     // Skipped only where no browser can run, and then listed with this reason after the summary.
-    if (!CHROMIUM) ctx.skip("no Chromium (apt-get install -y chromium, or set PAPERSIFT_CHROMIUM to a Chromium binary)");
+    if (!CHROMIUM) ctx.skip(NO_CHROMIUM);
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

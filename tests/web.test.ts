@@ -3,19 +3,18 @@
 // with its own words, categories and dates; vectors come from the deterministic stand-in embedder, which puts
 // papers that share words together, so the map is tested on structure, not meaning. The server runs in this
 // process (createApp over openIndex), one browser for the file.
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ingest, openIndex, type CorpusMap, type PapersiftIndex } from "../src/index.ts";
 import { computeMap, topicShare } from "../src/query/map.ts";
 import { createApp } from "../src/serve.ts";
 import { Store } from "../src/store/store.ts";
-import { standInEmbedder, tempDir } from "./helpers.ts";
+import { CHROMIUM, NO_CHROMIUM, standInEmbedder, tempDir } from "./helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const PAPERS = 2_000;
 const TOPICS = ["protein", "galaxy", "compiler", "soil", "opera", "vaccine", "glacier", "robot"];
 
@@ -104,11 +103,15 @@ describe("the corpus map", () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))(`the page in a real browser (needs ${CHROMIUM}: apt-get install -y chromium)`, () => {
+describe("the page in a real browser (Chromium)", () => {
   let browser: Browser;
   const problems: string[] = [];
 
+  beforeEach((ctx) => {
+    if (!CHROMIUM) ctx.skip(NO_CHROMIUM);
+  });
   beforeAll(async () => {
+    if (!CHROMIUM) return;
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"] });
     await library.map();
