@@ -152,6 +152,12 @@ describe("one papersift embeds for another", () => {
       const at = (host: string) => app.request(`http://${host}/v1/embeddings`, { method: "POST", body, headers: { "Content-Type": "application/json" } });
       expect((await at("evil.example:4477")).status).toBe(421);
       expect((await at("localhost:4477")).status).toBe(200);
+      // Only JSON: another site's page can POST text/plain (or a form) without a preflight, and so make this
+      // machine embed; a JSON body needs a preflight, which this server never grants.
+      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+        const r = await app.request("http://localhost:4477/v1/embeddings", { method: "POST", body, headers: { "Content-Type": type } });
+        expect(r.status, type).toBe(415);
+      }
     } finally {
       index.close();
     }

@@ -36,6 +36,11 @@ export function addEmbeddingsRoute(app: Hono, embedder: () => Promise<Embedder>)
       onError: (c) => c.json(openAiError(`the request is over ${MAX_EMBED_BYTES} bytes`, "TOO_LONG", "send fewer texts per request"), 413),
     }),
     async (c) => {
+      // JSON only: a page on another site can POST text/plain or a form without a CORS preflight (and so make
+      // this machine embed for it); a JSON request needs a preflight, which this server never grants.
+      if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+        return c.json(openAiError("the body must be sent as Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE", "send the request as JSON, as OpenAI clients do"), 415);
+      }
       let body: unknown;
       try {
         body = await c.req.json();
