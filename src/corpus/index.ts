@@ -179,19 +179,21 @@ function isSymlink(file: string): boolean {
 const utf16 = (bytes: Buffer) => (bytes[0] === 0xff && bytes[1] === 0xfe ? "utf-16le" : bytes[0] === 0xfe && bytes[1] === 0xff ? "utf-16be" : null);
 
 /** Bytes to text, for the whole-file formats; null for a binary file (mostlyNul). */
-function decode(bytes: Buffer, file: string, problems: CorpusProblem[]): string | null {
+function decode(bytes: Buffer, file: string, problems: CorpusProblem[], hint = ""): string | null {
   const wide = utf16(bytes);
   if (wide) return new TextDecoder(wide).decode(bytes).replace(/^\uFEFF/, "");
   if (mostlyNul(bytes)) return null;
   const { text, invalid } = decodeUtf8(bytes);
   if (invalid) {
     const line = text.slice(0, text.indexOf("\uFFFD")).split("\n").length;
-    problems.push({ file, line, message: INVALID_UTF8 });
+    problems.push({ file, line, message: INVALID_UTF8 + hint });
   }
   return text.replace(/^\uFEFF/, "");
 }
 
 const INVALID_UTF8 = "invalid UTF-8; the bad bytes were replaced with U+FFFD";
+// A .bib that is not UTF-8 is nearly always a Latin-1 export that lost JabRef's header line.
+const LATIN1_BIB = ' (a Latin-1 export? add the line "% Encoding: ISO-8859-1" at its top, as JabRef writes it)';
 const BINARY = "binary file (mostly NUL bytes: not UTF-8 text)";
 
 /**
@@ -289,7 +291,7 @@ export function* fileEntries(full: string, file: string, report: CorpusReport): 
     return unreadable(`cannot read this file (${reason(error)})`);
   }
   const encoding = ext === ".bib" ? declaredEncoding(bytes.subarray(0, 2000).toString("latin1")) : null;
-  const text = encoding ? new TextDecoder(encoding).decode(bytes).replace(/^\uFEFF/, "") : decode(bytes, file, report.problems);
+  const text = encoding ? new TextDecoder(encoding).decode(bytes).replace(/^\uFEFF/, "") : decode(bytes, file, report.problems, ext === ".bib" ? LATIN1_BIB : "");
   if (text === null) return unreadable(BINARY);
   const result = wholeFileReaders[ext]!(text, file);
   counts.format = result.format;
