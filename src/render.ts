@@ -147,8 +147,8 @@ function renderFiles(files: Stats["files"]): string[] {
   if (!files.length) return [];
   const formats = [...new Set(files.map((f) => f.format).filter(Boolean))].join(", ");
   const line = (f: Stats["files"][number]) => {
-    const skipped = [f.noAbstract && `${f.noAbstract} without an abstract`, f.malformed && `${f.malformed} malformed`, f.duplicates && `${f.duplicates} duplicates`, f.skipped].filter(Boolean).join(", ");
-    return `  ${printable(f.file)} (${f.format ?? "not read"}): ${f.papers} papers${skipped ? `; skipped ${printable(skipped)}` : ""}`;
+    const skipped = [f.noAbstract && `${f.noAbstract} without an abstract`, f.malformed && `${f.malformed} malformed`, f.duplicates && plural(f.duplicates, "duplicate"), f.skipped].filter(Boolean).join(", ");
+    return `  ${printable(f.file)} (${f.format ?? "not read"}): ${plural(f.papers, "paper")}${skipped ? `; skipped ${printable(skipped)}` : ""}`;
   };
   return [
     `formats     ${formats || "–"}`,

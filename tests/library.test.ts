@@ -6,6 +6,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest, openIndex, type IngestSummary, type PapersiftIndex } from "../src/index.ts";
 import { lossLines } from "../src/ingest.ts";
+import { renderStats } from "../src/render.ts";
 import { createApp } from "../src/serve.ts";
 import { FORBID_MODEL, ROOT, runCli, standInEmbedder, tempDir } from "./helpers.ts";
 
@@ -99,6 +100,13 @@ describe("a folder holding every format (stand-in embedder)", () => {
       ["pubmed.nbib", "no-abstract"],
     ]);
     expect(r.stderr).toMatch(/stopped by --strict: 4 problems/);
+  });
+
+  it("stats text says 1 paper, 1 duplicate (review-newuser18 #7)", () => {
+    const text = renderStats(index.stats());
+    expect(text).toContain("  jabref-latin1.bib (BibTeX): 1 paper\n");
+    expect(text).toMatch(/library\.json \(CSL-JSON\): \d+ papers; skipped 1 duplicate\n/);
+    expect(text).not.toMatch(/\b1 (papers|duplicates)\b/);
   });
 
   it("stats lists formats, papers per file and entries skipped", () => {
