@@ -5,7 +5,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { DEFAULT_INDEX_DIR, defaultWorkers, IngestOptions, parseOptions } from "./config.ts";
-import { failIfStrict, type CorpusProblem, type CorpusReport, type FileReport } from "./corpus/index.ts";
+import { failIfStrict, kindOf, type CorpusProblem, type CorpusReport, type FileReport } from "./corpus/index.ts";
 import type { Embedder } from "./embed.ts";
 import { PapersiftError } from "./errors.ts";
 import { apply, type Done } from "./ingest/apply.ts";
@@ -234,7 +234,8 @@ async function sync(input: IngestOptions, hooks: IngestHooks): Promise<IngestSum
         seconds: Math.round((performance.now() - started) / 10) / 100,
         embedSeconds: Math.round(done.embedSeconds * 100) / 100,
         dryRun: options.dryRun,
-        problems: report.problems,
+        // Each with its kind, so a script can tell a missing abstract from a broken entry (review-newuser18 #5).
+        problems: report.problems.map((p) => ({ ...p, kind: kindOf(p, report) })),
         notices,
         files: report.files,
         plan: done.written,

@@ -371,7 +371,7 @@ describe("one-line errors, never a stack", () => {
     writeFileSync(path.join(dir, "d.jsonl"), `{"id":"x","title":"Deep","abstract":"Deep one.","meta":${deep}}\n{"id":"y","title":"Flat","abstract":"Flat one."}\n`);
     const summary = await ingest({ corpus: dir, index: tempDir() }, { embedder });
     expect(summary.papers).toBe(1);
-    expect(summary.problems).toEqual([{ file: "d.jsonl", line: 1, message: expect.stringMatching(/nested/) }]);
+    expect(summary.problems).toEqual([{ file: "d.jsonl", line: 1, message: expect.stringMatching(/nested/), kind: "malformed" }]);
   });
 
   it("search --stdin --json | head -1 exits quietly", async () => {

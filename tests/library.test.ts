@@ -102,6 +102,15 @@ describe("a folder holding every format (stand-in embedder)", () => {
     expect(r.stderr).toMatch(/stopped by --strict: 4 problems/);
   });
 
+  it("every problem in ingest's summary (and --json) has a kind (review-newuser18 #5)", () => {
+    expect(summary.problems.map((p) => [p.file, p.line, p.kind])).toEqual([
+      ["library.bib", 32, "no-abstract"],
+      ["library.bib", 38, "malformed"],
+      ["library.ris", 39, "no-abstract"],
+      ["pubmed.nbib", 28, "no-abstract"],
+    ]);
+  });
+
   it("stats text says 1 paper, 1 duplicate (review-newuser18 #7)", () => {
     const text = renderStats(index.stats());
     expect(text).toContain("  jabref-latin1.bib (BibTeX): 1 paper\n");

@@ -6,7 +6,7 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { PapersiftError } from "../errors.ts";
-import { isBlank, printable } from "../text.ts";
+import { isBlank } from "../text.ts";
 import { declaredEncoding, readBibtex } from "./bibtex.ts";
 import { assignIds, identityOf, type Identity, type KnownIds } from "./ids.ts";
 import { readJson } from "./json.ts";
@@ -17,10 +17,12 @@ import { isMedline, readMedline } from "./medline.ts";
 import { cleanText, MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, type CorpusProblem, type Paper, type RawEntry, type ReadResult } from "./paper.ts";
 import { isPubmedXml, readPubmedXml } from "./pubmed-xml.ts";
 import { readRis } from "./ris.ts";
+import { failIfStrict, orderProblems } from "./problems.ts";
 import { readTxt } from "./txt.ts";
 
 export type { CorpusProblem, Paper, SourceLocation } from "./paper.ts";
 export { problemLine } from "./paper.ts";
+export { failIfStrict, kindOf, orderProblems } from "./problems.ts";
 export type { Bibliographic } from "./bibliographic.ts";
 export { assignIds, identityOf, type Identity, type KnownIds } from "./ids.ts";
 
@@ -349,36 +351,6 @@ export function assignFileIds(identities: Identity[], report: CorpusReport, know
     if (counts) counts.duplicates++;
   });
   return ids;
-}
-
-/**
- * Problems in reading order: files as they were read, and within a file by line number (a reader reports
- * a malformed entry as it parses and an entry without an abstract later; a user reads a file top down).
- */
-export function orderProblems(report: CorpusReport): void {
-  const fileOrder = new Map<string, number>();
-  for (const p of report.problems) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
-  report.problems.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line);
-}
-
-/** A problem's kind for scripts (--json): "no-abstract", "unreadable" (its papers kept) or "malformed". */
-export const kindOf = (p: CorpusProblem, report: Pick<CorpusReport, "unreadable">) =>
-  p.kind ?? (report.unreadable.includes(p.file) ? "unreadable" : "malformed");
-
-/**
- * With --strict, any problem stops the read before anything is written: the error lists every problem
- * (file:line: message, without the "; skipped" a plain read says), and carries them with their kind and
- * the per-file report in `details` for --json.
- */
-export function failIfStrict(report: CorpusReport, options: ReadCorpusOptions): void {
-  const { problems } = report;
-  if (!options.strict || !problems.length) return;
-  const lines = problems.map((p) => `  ${printable(p.file)}:${p.line}: ${printable(p.message.replace(/; skipped$/, ""))}`);
-  throw new PapersiftError(
-    "CORPUS_MALFORMED",
-    `stopped by --strict: ${problems.length} problem${problems.length === 1 ? "" : "s"} in the corpus (fix them, or drop --strict to skip them):\n${lines.join("\n")}`,
-    { details: { problems: problems.map((p) => ({ ...p, kind: kindOf(p, report) })), files: report.files } },
-  );
 }
 
 /** The whole corpus in memory: for small corpora, tests and scripts. Ingest streams instead. */

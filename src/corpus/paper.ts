@@ -42,9 +42,10 @@ export interface CorpusProblem {
   message: string;
   /**
    * "no-abstract": a record without an abstract (a reference-manager export has many); counted per file.
-   * Absent: malformed (kindOf names it so for scripts).
+   * Readers set only that; an ingest's summary names every problem's kind (kindOf): "unreadable" for a
+   * path whose papers were kept, else "malformed".
    */
-  kind?: "no-abstract";
+  kind?: "no-abstract" | "unreadable" | "malformed";
 }
 
 /**
