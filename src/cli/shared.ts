@@ -20,7 +20,8 @@ export const json = (value: unknown) => out(JSON.stringify(value) + "\n");
  */
 export const warn = (text: string) => process.stderr.write(`papersift: ${text.split("\n").map(printable).join("\n")}\n`);
 
-export function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+/** A whole-number flag parser. `max` only where the CLI owns the limit (--workers); the library checks the rest and names the option. */
+export function integer(name: string, min: number, max = Infinity) {
   return (value: string) => {
     if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
     const n = Number(value);
