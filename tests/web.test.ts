@@ -84,6 +84,15 @@ describe("the corpus map", () => {
     expect(topicShare(generated)).toBeGreaterThanOrEqual(0.8);
   });
 
+  it("lies along the panel's long side: the points' principal axis is x", () => {
+    const n = map.points.length;
+    const mx = map.points.reduce((s, p) => s + p.x, 0) / n;
+    const my = map.points.reduce((s, p) => s + p.y, 0) / n;
+    const [sxx, syy, sxy] = map.points.reduce(([a, b, c], p) => [a + (p.x - mx) ** 2, b + (p.y - my) ** 2, c + (p.x - mx) * (p.y - my)], [0, 0, 0]);
+    expect(sxx).toBeGreaterThanOrEqual(syy);
+    expect(Math.abs(sxy) / Math.sqrt(sxx * syy)).toBeLessThan(0.01); // turned onto the axis, not just wide
+  });
+
   it("is deterministic, kept in the index for its generation, and read back by a new process", async () => {
     const store = Store.open(indexDir);
     try {
