@@ -1,7 +1,7 @@
 // npm run bench:embed — embedding throughput on the bundled corpus's chunks (batch 1, token ids made once,
 // so every row runs exactly the same sequences), each table measured side by side in one run:
 //  1. graph × runtime: the shipped int8 graph and the previous one (read from git history, when there is
-//     one) through onnxruntime-node 1.14 as transformers.js runs it, papersift's own onnxruntime-node 1.30
+//     one) through onnxruntime-node 1.14 as transformers.js runs it, papersift's own onnxruntime-node
 //     session, and Python's onnxruntime when BENCH_PYTHON names a Python that has it (scripts/bench_embed_ort.py);
 //  2. how close each graph stays to the fp32 graph (scripts/model/reference-embeddings-bge.json), and how
 //     much the runtimes and worker counts change a vector;
