@@ -14,7 +14,7 @@ Usage (build time only):
 
 --fused-candidate writes, instead, the int8 graph built from a fused fp32 graph (onnxruntime's transformer
 optimizer for BERT: attention, skip-LayerNorm, bias-GELU and embedding-LayerNorm fusions) to OUT.onnx, for
-`npm run bench:embed` to compare with the shipped graph (issue 21 §4). It is not shipped: on onnxruntime 1.30
+`npm run bench:embed` to compare with the shipped graph. It is not shipped: on onnxruntime 1.30
 and 1.32 it ran slower than the unfused graph, which onnxruntime fuses itself when it loads it
 (docs/benchmarks.md).
 """
