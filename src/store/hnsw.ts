@@ -184,9 +184,14 @@ export function readSegment(dir: string, segment: HnswSegment, dims: number, par
 }
 
 export function addPoints(index: Hnsw, points: Iterable<{ label: number; vector: Float32Array }>): void {
+  // One array for every point (hnswlib copies it): a fresh Array.from per point left ~3 KB of garbage each,
+  // which a worker thread building 200k points let pile up into a gigabyte before collecting it.
+  let point: number[] = [];
   for (const { label, vector } of points) {
     if (index.getCurrentCount() >= index.getMaxElements()) index.resizeIndex(Math.ceil(index.getMaxElements() * 1.5) + 16);
-    index.addPoint(Array.from(vector), label);
+    if (point.length !== vector.length) point = new Array<number>(vector.length).fill(0);
+    for (let d = 0; d < vector.length; d++) point[d] = vector[d]!;
+    index.addPoint(point, label);
   }
 }
 
