@@ -272,3 +272,8 @@ export function fromJsonl(meta: Record<string, unknown>, id: string | undefined,
 
 const splitCategories = (value: unknown): string[] =>
   Array.isArray(value) ? value.flatMap(splitCategories) : typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : [];
+
+/** A stored normalised record (the papers table's `bib` column, JSON written by ingest), or null. */
+export function parseBib(json: string | null): Bibliographic | null {
+  return json ? (JSON.parse(json) as Bibliographic) : null;
+}

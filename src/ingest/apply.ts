@@ -1,7 +1,8 @@
 // Applying a plan: read the planned papers again, chunk them, embed the chunks whose content key has no
 // vector yet, write them in batches of one transaction each, then update the HNSW file.
 import { chunkPaper, chunkText, type ChunkParams } from "../chunk.ts";
-import { fileEntries, type Bibliographic, type CorpusReport, type Paper } from "../corpus/index.ts";
+import { parseBib } from "../corpus/bibliographic.ts";
+import { fileEntries, type CorpusReport, type Paper } from "../corpus/index.ts";
 import type { Embedder } from "../embed.ts";
 import { failpoint } from "../failpoint.ts";
 import type { IngestProgress, IngestSummary } from "../ingest.ts";
@@ -21,7 +22,7 @@ const storedPaper = (s: StoredPaper): Paper => ({
   abstract: s.abstract,
   source: { file: s.file, line: s.line },
   ...(s.meta ? { meta: JSON.parse(s.meta) as Record<string, unknown> } : {}),
-  ...(s.bib ? { bib: JSON.parse(s.bib) as Bibliographic } : {}),
+  ...(s.bib ? { bib: parseBib(s.bib)! } : {}),
 });
 
 

@@ -1,21 +1,10 @@
 // The metadata every result carries (Hit, PaperDetail): read from a paper's stored normalised record.
-import { bestUrl, type Bibliographic } from "../corpus/bibliographic.ts";
+import { bestUrl, parseBib, type Bibliographic } from "../corpus/bibliographic.ts";
 
 /** Authors, date, venue, identifiers and the best link of a paper (HELPERS.md's agreed Hit fields). */
-export interface PaperMetadata {
-  authors: string[];
-  /** ISO 8601, as precise as the source (2021, 2021-03, 2021-03-15). */
-  date: string | null;
-  venue: string | null;
-  doi: string | null;
-  arxiv: string | null;
-  pmid: string | null;
+export interface PaperMetadata extends Pick<Bibliographic, "authors" | "date" | "venue" | "doi" | "arxiv" | "pmid"> {
   /** The best link: https://doi.org/<DOI>, else the arXiv abstract page, else PubMed, else the record's URL. */
   url: string | null;
-}
-
-export function parseBib(json: string | null): Bibliographic | null {
-  return json ? (JSON.parse(json) as Bibliographic) : null;
 }
 
 export function metadataOf(json: string | null): PaperMetadata {

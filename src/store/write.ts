@@ -2,7 +2,7 @@
 // each batch of papers with their chunks, FTS rows, facets and paper vectors as one transaction. Readers
 // never see half a batch. See docs/storage.md.
 import { chunkText } from "../chunk.ts";
-import { fromJsonl, type Bibliographic } from "../corpus/bibliographic.ts";
+import { fromJsonl, parseBib } from "../corpus/bibliographic.ts";
 import { facetsOf } from "../corpus/facets.ts";
 import { failpoint } from "../failpoint.ts";
 import { normalisedMean } from "../similarity.ts";
@@ -175,7 +175,7 @@ export function fillDerived(store: Store, from: number): void {
  * (`isNew`: a paper just inserted, which has no categories to drop).
  */
 function writeFacets(store: Store, rowid: number, json: string | null, isNew = false): void {
-  const bib = json ? (JSON.parse(json) as Bibliographic) : null;
+  const bib = parseBib(json);
   const facets = facetsOf(bib);
   store
     .sql("UPDATE papers SET date = ?, authors_key = ?, doi = ?, arxiv = ?, pmid = ? WHERE rowid = ?")
