@@ -35,6 +35,14 @@ function withStore<T>(index: string, read: (store: Store) => T): T {
 const storedIds = (index: string) => withStore(index, (store) => store.papers().map((p) => p.id).sort());
 const chunkCount = (index: string) => withStore(index, (store) => store.counts().chunks);
 
+/** The stand-in ingest in a child process (`dims`: the stand-in's), killed at the first batch's commit. */
+const killedAfterFirstBatch = (corpus: string, index: string, dims?: string) =>
+  spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index, ...(dims ? [dims] : [])], {
+    cwd: ROOT,
+    env: { ...process.env, PAPERSIFT_FAILPOINT: "after-batch-commit" },
+    encoding: "utf8",
+  });
+
 describe("batched ingest", () => {
   it("a kill after the first batch keeps it; the next ingest embeds only the rest, and removals happen", async () => {
     const corpus = tempDir();
@@ -42,11 +50,7 @@ describe("batched ingest", () => {
     const papers = Array.from({ length: PAPERS }, (_, i) => paper(i));
     writeCorpus(corpus, papers);
 
-    const killed = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index], {
-      cwd: ROOT,
-      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-batch-commit" },
-      encoding: "utf8",
-    });
+    const killed = killedAfterFirstBatch(corpus, index);
     expect(killed.signal).toBe("SIGKILL");
     // The first batch was committed: its papers are in the store, in corpus order.
     expect(storedIds(index)).toEqual(papers.slice(0, BATCH_PAPERS).map((p) => p.id).sort());
@@ -310,11 +314,7 @@ describe("HNSW segments (issue 21)", () => {
     const index = tempDir();
     writeCorpus(corpus, Array.from({ length: PAPERS }, (_, i) => paper(i)));
     await ingest({ corpus, index }, { embedder }); // 64 dims
-    const killed = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tests", "fixtures", "ingest-stand-in.ts"), corpus, index, "48"], {
-      cwd: ROOT,
-      env: { ...process.env, PAPERSIFT_FAILPOINT: "after-batch-commit" },
-      encoding: "utf8",
-    });
+    const killed = killedAfterFirstBatch(corpus, index, "48");
     expect(killed.signal).toBe("SIGKILL");
     const dimsOfChunks = () =>
       withStore(index, (store) => store.sql("SELECT DISTINCT length(v.data) - 4 FROM chunks c JOIN vectors v ON v.rowid = c.vector").pluck().all() as number[]);

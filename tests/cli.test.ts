@@ -195,15 +195,20 @@ describe("papersift related / clusters / stats / ingest", () => {
 });
 
 describe("papersift ingest --watch", () => {
-  it("re-syncs shortly after a corpus file changes", async () => {
-    const corpus = tempDir();
-    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 2));
+  /** `ingest --watch --json` on a corpus: its summaries as they come, and `next(n)` resolving at the n-th. */
+  const watchIngest = (corpus: string) => {
     const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--watch", "--json", "--corpus", corpus, "--index", path.join(tempDir(), "idx")]);
     const summaries: Record<string, number>[] = [];
     let buffered = "";
+    child.stdout.on("data", (d) => {
+      buffered += d;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) if (line.trim()) summaries.push(JSON.parse(line));
+    });
     const next = (count: number) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no summary #${count}`)), 60_000);
+        const timer = setTimeout(() => reject(new Error(`no summary #${count}: a change was missed`)), 60_000);
         const check = () => {
           if (summaries.length >= count) {
             clearTimeout(timer);
@@ -212,12 +217,13 @@ describe("papersift ingest --watch", () => {
         };
         check();
       });
-    child.stdout.on("data", (d) => {
-      buffered += d;
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      for (const line of lines) if (line.trim()) summaries.push(JSON.parse(line));
-    });
+    return { child, summaries, next };
+  };
+
+  it("re-syncs shortly after a corpus file changes", async () => {
+    const corpus = tempDir();
+    writeTxt(path.join(corpus, "a.txt"), bundledPapers().slice(0, 2));
+    const { child, summaries, next } = watchIngest(corpus);
     try {
       await next(1);
       expect(summaries[0]).toMatchObject({ papers: 2, added: 2 });
@@ -233,26 +239,7 @@ describe("papersift ingest --watch", () => {
     const corpus = tempDir();
     const papers = bundledPapers().slice(0, 3);
     writeTxt(path.join(corpus, "library.txt"), papers);
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "papersift.js"), "ingest", "--watch", "--json", "--corpus", corpus, "--index", path.join(tempDir(), "idx")]);
-    const summaries: Record<string, number>[] = [];
-    let buffered = "";
-    child.stdout.on("data", (d) => {
-      buffered += d;
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      for (const line of lines) if (line.trim()) summaries.push(JSON.parse(line));
-    });
-    const next = (count: number) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no summary #${count}: the rewrite was missed`)), 60_000);
-        const check = () => {
-          if (summaries.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          } else setTimeout(check, 50);
-        };
-        check();
-      });
+    const { child, summaries, next } = watchIngest(corpus);
     try {
       await next(1);
       for (let round = 1; round <= 5; round++) {
